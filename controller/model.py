@@ -1,0 +1,235 @@
+"""Domain values shared by every layer: clusters as observed, guard verdicts, decisions, switchovers.
+
+Pure data, no I/O. Parsing of raw API JSON into these values lives in `controller.dws.parse`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import total_ordering
+
+#: `status` values that mean the cluster is up (older docs say AVAILABLE, newer ones ACTIVE).
+AVAILABLE_STATUSES = frozenset({"AVAILABLE", "ACTIVE"})
+#: `task_status` while a switchover runs (the vendor's spelling, "STANDY").
+SWITCHOVER_TASK = "ACTIVE_STANDY_SWITCHOVER"
+SWITCHOVER_FAILED_TASK = "ACTIVE_STANDY_SWITCHOVER_FAILURE"
+
+FLAG_UNBALANCED = "UNBALANCED"
+FLAG_DEGRADED = "DEGRADED"
+FLAG_READONLY = "READONLY"
+FLAG_NORMAL = "NORMAL"
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+_VERSION_RE = re.compile(r"^\d+(\.\d+){2,3}$")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    """A DWS version such as 8.1.1.202; compared segment by segment as integers.
+
+    A 3-segment version compares as if it had a trailing 0 (8.1.1 == 8.1.1.0).
+    """
+
+    parts: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        text = text.strip()
+        if not _VERSION_RE.match(text):
+            raise ValueError(f"not a DWS version (want 3 or 4 dotted numbers): {text!r}")
+        return cls(tuple(int(p) for p in text.split(".")))
+
+    def _key(self) -> tuple[int, ...]:
+        return self.parts + (0,) * (4 - len(self.parts))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: Version) -> bool:
+        return self._key() < other._key()
+
+    def __str__(self) -> str:
+        return ".".join(str(p) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class MaintainWindow:
+    """The cluster's own DWS maintenance window: a weekday and HH:MM times in UTC.
+
+    `end <= start` means the window crosses midnight into the next day.
+    """
+
+    day: str  # Mon..Sun
+    start: dt.time
+    end: dt.time
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One DWS cluster as observed in a list (or detail) response."""
+
+    id: str
+    name: str
+    status: str
+    sub_status: frozenset[str] = frozenset()
+    task_status: str | None = None  # None = idle
+    version: Version | None = None  # None = absent or unparseable: the version guard blocks
+    raw_version: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    maintain_window: MaintainWindow | None = None  # detail only
+    updated: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.status.upper() in AVAILABLE_STATUSES
+
+    @property
+    def unbalanced(self) -> bool:
+        return FLAG_UNBALANCED in self.sub_status
+
+    @property
+    def degraded(self) -> bool:
+        return FLAG_DEGRADED in self.sub_status
+
+    @property
+    def readonly(self) -> bool:
+        return FLAG_READONLY in self.sub_status
+
+    @property
+    def busy(self) -> bool:
+        return self.task_status is not None
+
+    @property
+    def switching(self) -> bool:
+        return self.task_status == SWITCHOVER_TASK
+
+    @property
+    def switchover_failed(self) -> bool:
+        return self.task_status == SWITCHOVER_FAILED_TASK
+
+
+class Reason(StrEnum):
+    """Why a decision came out the way it did: a closed set shared by logs, metrics, status, journal."""
+
+    NOT_UNBALANCED = "not_unbalanced"
+    PAUSED = "paused"
+    EXCLUDED = "excluded"
+    OPTED_OUT = "opted_out"
+    CLUSTER_NOT_AVAILABLE = "cluster_not_available"
+    TASK_IN_PROGRESS = "task_in_progress"
+    DEGRADED = "degraded"
+    READONLY = "readonly"
+    SWITCHOVER_IN_PROGRESS = "switchover_in_progress"
+    VERSION_UNSUPPORTED = "version_unsupported"
+    DEBOUNCING = "debouncing"
+    BLACKOUT = "blackout"
+    OUTSIDE_WINDOW = "outside_window"
+    COOLDOWN = "cooldown"
+    DAILY_BUDGET = "daily_budget"
+    BREAKER_OPEN = "breaker_open"
+    PERMISSION_DENIED = "permission_denied"
+    CONCURRENCY_LIMIT = "concurrency_limit"
+    DRY_RUN = "dry_run"
+    ELIGIBLE = "eligible"
+
+
+class Action(StrEnum):
+    NONE = "none"
+    SWITCHOVER = "switchover"
+    DRY_RUN = "dry_run"
+    BLOCKED = "blocked"
+
+
+class Trigger(StrEnum):
+    CONTROLLER = "controller"
+    MANUAL = "manual"
+    EXTERNAL = "external"
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    REJECTED = "rejected"
+
+
+#: Outcomes that count towards the circuit breaker (a rejection is DWS saying "not now", not a failure).
+FAILURE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.TIMED_OUT})
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """A guard's verdict: allowed, or blocked with a reason, a human detail and maybe a retry time."""
+
+    allowed: bool
+    reason: Reason | None = None
+    detail: str = ""
+    next_eligible: dt.datetime | None = None
+
+
+ALLOW = GuardResult(allowed=True)
+
+
+def block(reason: Reason, detail: str, next_eligible: dt.datetime | None = None) -> GuardResult:
+    return GuardResult(allowed=False, reason=reason, detail=detail, next_eligible=next_eligible)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the controller decided for one cluster in one cycle, and why."""
+
+    cluster_id: str
+    cluster_name: str
+    action: Action
+    reason: Reason
+    detail: str
+    at: dt.datetime
+    next_eligible: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SwitchoverRecord:
+    """One switchover, from trigger (or first sight) to its outcome. `outcome` is None while in flight."""
+
+    cluster_id: str
+    cluster_name: str
+    trigger: Trigger
+    started: dt.datetime
+    id: int | None = None
+    ended: dt.datetime | None = None
+    outcome: Outcome | None = None
+    interruption_seconds: float | None = None
+    error: str | None = None
+    #: True once DWS showed the task (or answered 200); False after an ambiguous POST until read back.
+    confirmed: bool = True
+
+    @property
+    def in_flight(self) -> bool:
+        return self.outcome is None
+
+
+@dataclass(frozen=True)
+class History:
+    """What the guards know beyond the cluster itself, assembled from the journal and the live fleet.
+
+    Per-cluster facts plus the two fleet-wide ones the pause and concurrency guards need.
+    """
+
+    switchovers: tuple[SwitchoverRecord, ...] = ()  # this cluster, oldest first
+    unbalanced_since: dt.datetime | None = None
+    consecutive_failures: int = 0
+    forbidden: str | None = None  # the 403 message, once DWS refused us for this cluster
+    #: Set when the journal could not be read: act as if a switchover happened at this time.
+    caution_since: dt.datetime | None = None
+    paused: bool = False
+    pause_reason: str | None = None
+    in_flight_elsewhere: int = 0  # switchovers running on other clusters of the project

@@ -1,0 +1,470 @@
+"""Configuration: a YAML file plus DWS_REBALANCER_* environment variables, validated once at start-up.
+
+Environment overrides the file. Every key here is a public contract (the chart and the docs use it).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import fnmatch
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from controller.model import WEEKDAYS, Version
+
+ENV_PREFIX = "DWS_REBALANCER_"
+CONFIG_ENV = "DWS_REBALANCER_CONFIG"
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_ISO_DURATION_RE = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message names the field and the problem (never a secret's value)."""
+
+
+def parse_duration(value: object) -> dt.timedelta:
+    """`90s`, `10m`, `6h`, `1d`, a number of seconds, or ISO-8601 (`PT10M`, `P1DT2H`)."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("a duration, not a boolean")
+    if isinstance(value, int | float):
+        return dt.timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError(f"a duration like 90s, 10m, 6h, 1d or PT10M, not {type(value).__name__}")
+    text = value.strip()
+    if m := _DURATION_RE.match(text):
+        return dt.timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+    iso = _ISO_DURATION_RE.match(text.upper())
+    if iso and text.upper() not in ("P", "PT"):
+        parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
+        return dt.timedelta(
+            days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
+        )
+    raise ValueError(f"not a duration: {value!r} (use 90s, 10m, 6h, 1d or ISO-8601 like PT10M)")
+
+
+def format_duration(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _non_negative(delta: dt.timedelta) -> dt.timedelta:
+    if delta < dt.timedelta(0):
+        raise ValueError("must not be negative")
+    return delta
+
+
+def _positive(delta: dt.timedelta) -> dt.timedelta:
+    if delta <= dt.timedelta(0):
+        raise ValueError("must be longer than zero")
+    return delta
+
+
+_to_str = PlainSerializer(format_duration, return_type=str)
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration), _to_str]
+NonNegativeDuration = Annotated[
+    dt.timedelta, BeforeValidator(lambda v: _non_negative(parse_duration(v))), _to_str
+]
+PositiveDuration = Annotated[
+    dt.timedelta, BeforeValidator(lambda v: _positive(parse_duration(v))), _to_str
+]
+
+
+def _parse_hhmm(value: object) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, int):  # YAML 1.1 reads 01:00 unquoted as sexagesimal 60
+        raise ValueError('write times as quoted strings, e.g. "01:00"')
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+        raise ValueError(f"a time of day as HH:MM, not {value!r}")
+    hours, minutes = (int(p) for p in value.strip().split(":"))
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"not a time of day: {value!r}")
+    return dt.time(hours, minutes)
+
+
+def _parse_zone(value: object) -> ZoneInfo:
+    if isinstance(value, ZoneInfo):
+        return value
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
+        ) from exc
+
+
+def _parse_day(value: object) -> str:
+    text = str(value).strip()[:3].capitalize()
+    if text not in WEEKDAYS:
+        raise ValueError(f"not a weekday: {value!r} (use Mon..Sun)")
+    return text
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2026-12-31T00:00:00+08:00")
+    return value
+
+
+TimeOfDay = Annotated[
+    dt.time, BeforeValidator(_parse_hhmm), PlainSerializer(lambda t: t.strftime("%H:%M"))
+]
+Zone = Annotated[ZoneInfo, BeforeValidator(_parse_zone), PlainSerializer(str)]
+Weekday = Annotated[str, BeforeValidator(_parse_day)]
+AwareDatetime = Annotated[
+    dt.datetime, BeforeValidator(lambda v: v), PlainSerializer(dt.datetime.isoformat)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Strict):
+    """An off-peak window: on `days`, from `start` to `end` local time. end <= start crosses midnight."""
+
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    start: TimeOfDay
+    end: TimeOfDay
+    timezone: Zone = Field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+class Blackout(_Strict):
+    """A period when nothing runs (release freeze, year-end close)."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = "blackout"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _aware(self.start)
+        _aware(self.end)
+        if self.end <= self.start:
+            raise ValueError("blackout end must be after its start")
+        return self
+
+
+class Policy(_Strict):
+    """When a switchover may run. Overrides replace individual fields per cluster."""
+
+    min_version: str = "8.1.1.202"
+    min_unbalanced_duration: NonNegativeDuration = dt.timedelta(minutes=10)
+    cooldown: NonNegativeDuration = dt.timedelta(hours=6)
+    windows: list[Window] = Field(
+        default_factory=lambda: [
+            Window(
+                days=["Mon", "Tue", "Wed", "Thu", "Fri"],
+                start=dt.time(1),
+                end=dt.time(5),
+                timezone=ZoneInfo("Asia/Shanghai"),
+            )
+        ]
+    )
+    use_maintenance_window: bool = True
+    blackouts: list[Blackout] = Field(default_factory=list)
+    max_per_day: int = Field(default=1, ge=0)
+    max_concurrent: int = Field(default=1, ge=1)
+    failure_limit: int = Field(default=3, ge=1)
+    allow_degraded: bool = False
+    allow_readonly: bool = False
+
+    @field_validator("min_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        Version.parse(value)
+        return value
+
+    @property
+    def min_version_parsed(self) -> Version:
+        return Version.parse(self.min_version)
+
+
+class OptOutTag(_Strict):
+    key: str = "dws-rebalancer"
+    value: str = "disabled"
+
+
+class ClusterSelection(_Strict):
+    """Which clusters the controller may touch: ids, names or shell-style patterns."""
+
+    include: list[str] = Field(default_factory=lambda: ["*"])
+    exclude: list[str] = Field(default_factory=list)
+    opt_out_tag: OptOutTag | None = Field(default_factory=OptOutTag)
+
+
+class EffectivePolicy(Policy):
+    """The policy one cluster is judged by: base policy + first matching override + selection."""
+
+    selection: ClusterSelection = Field(default_factory=ClusterSelection)
+
+
+class Override(_Strict):
+    match: str | list[str]
+    policy: dict[str, Any]
+
+    @property
+    def patterns(self) -> list[str]:
+        return [self.match] if isinstance(self.match, str) else list(self.match)
+
+
+class Auth(_Strict):
+    """Credentials: AK/SK (optionally temporary, with a security token), a static IAM token,
+    or an IAM username/password/domain exchanged for a token."""
+
+    ak: str | None = None
+    sk: SecretStr | None = None
+    security_token: SecretStr | None = None
+    token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    domain: str | None = None
+    iam_endpoint: str | None = None  # default https://iam.{region}.myhuaweicloud.com
+
+    @property
+    def method(self) -> Literal["aksk", "token", "password"]:
+        if self.ak:
+            return "aksk"
+        if self.token:
+            return "token"
+        return "password"
+
+    @model_validator(mode="after")
+    def _one_method(self) -> Self:
+        methods = []
+        if self.ak or self.sk:
+            if not (self.ak and self.sk and self.sk.get_secret_value()):
+                raise ValueError("AK/SK authentication needs both auth.ak and auth.sk")
+            methods.append("ak/sk")
+        if self.token and self.token.get_secret_value():
+            methods.append("token")
+        if self.username or self.password:
+            if not (self.username and self.password and self.domain):
+                raise ValueError(
+                    "password authentication needs auth.username, auth.password and auth.domain"
+                )
+            methods.append("username/password")
+        if self.security_token and not self.ak:
+            raise ValueError("auth.security_token only goes with temporary auth.ak/auth.sk")
+        if not methods:
+            raise ValueError(
+                "no credentials: set auth.ak + auth.sk, auth.token, or auth.username + "
+                "auth.password + auth.domain (e.g. DWS_REBALANCER_AUTH__AK / __SK)"
+            )
+        if len(methods) > 1:
+            raise ValueError(
+                f"more than one authentication method configured: {', '.join(methods)}"
+            )
+        return self
+
+
+#: The environment `load_settings` was given; None means the process environment.
+_ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "dws_rebalancer_environ", default=None
+)
+
+
+class _EnvironSource(EnvSettingsSource):
+    """Reads DWS_REBALANCER_* from the mapping given to load_settings (os.environ by default)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return parse_env_vars(
+            environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    endpoint: str
+    project_id: str = Field(min_length=1)
+    region: str = "cn-north-4"
+    enterprise_project_id: str | None = None
+    auth: Auth
+    poll_interval: PositiveDuration = dt.timedelta(seconds=60)
+    tracking_interval: PositiveDuration = dt.timedelta(seconds=5)
+    switchover_timeout: PositiveDuration = dt.timedelta(minutes=30)
+    request_timeout: PositiveDuration = dt.timedelta(seconds=10)
+    dry_run: bool = False
+    paused: bool = False
+    journal_path: Path = Path("./dws-rebalancer.db")
+    decision_retention: PositiveDuration = dt.timedelta(days=30)
+    listen: str = "0.0.0.0:9108"  # a metrics endpoint in a pod listens on all interfaces
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    clusters: ClusterSelection = Field(default_factory=ClusterSelection)
+    policy: Policy = Field(default_factory=Policy)
+    overrides: list[Override] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs; the environment must win over it.
+        return (_EnvironSource(settings_cls), init_settings)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", value.strip()):
+            raise ValueError(f"an http(s) URL with a host and no path, not {value!r}")
+        return value.strip().rstrip("/")
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        _host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"HOST:PORT, not {value!r}")
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _overrides_valid(self) -> Self:
+        for index, override in enumerate(self.overrides):
+            try:
+                self._merge(override)
+            except ValidationError as exc:
+                raise ValueError(f"overrides.{index}.policy.{_first_error(exc)}") from None
+        return self
+
+    def _merge(self, override: Override) -> Policy:
+        return Policy.model_validate({**self.policy.model_dump(), **override.policy})
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0] or "0.0.0.0"  # noqa: S104
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def iam_endpoint(self) -> str:
+        return (self.auth.iam_endpoint or f"https://iam.{self.region}.myhuaweicloud.com").rstrip(
+            "/"
+        )
+
+    def policy_for(self, cluster_id: str, cluster_name: str) -> EffectivePolicy:
+        """The base policy with the first matching override applied, plus the cluster selection."""
+        policy = self.policy
+        for override in self.overrides:
+            if matches_any(override.patterns, cluster_id, cluster_name):
+                policy = self._merge(override)
+                break
+        return EffectivePolicy(**dict(policy), selection=self.clusters)
+
+
+def matches_any(patterns: list[str], cluster_id: str, cluster_name: str) -> bool:
+    """True when any pattern equals or shell-matches the cluster's id or name."""
+    return any(
+        fnmatch.fnmatchcase(cluster_id, p) or fnmatch.fnmatchcase(cluster_name, p) for p in patterns
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{loc}: {msg}" if loc else msg
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the field; input values are left out so secrets never leak."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc}: {msg}")
+    return "\n".join(lines)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
+        )
+    return data
+
+
+def load_settings(
+    config_file: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load and validate the configuration; raise ConfigError with a readable message on bad input."""
+    env = os.environ if environ is None else environ
+    path = config_file or env.get(CONFIG_ENV)
+    data = read_config_file(Path(path)) if path else {}
+    token = _ENVIRON.set(environ)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError("invalid configuration:\n" + describe_validation_error(exc)) from None
+    finally:
+        _ENVIRON.reset(token)
