@@ -1,0 +1,109 @@
+"""Rendering decisions, cluster views and history for the terminal (table) or machines (JSON lines)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from controller.model import Decision, SwitchoverRecord
+from controller.reconcile import ClusterView
+from controller.status import decision_json, switchover_json
+
+
+def _short(when: dt.datetime | None) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if when else "-"
+
+
+def _table(rows: list[list[str]], out: TextIO) -> None:
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        out.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
+
+
+def decision_row(decision: Decision) -> dict[str, Any]:
+    return {
+        "cluster_id": decision.cluster_id,
+        "cluster_name": decision.cluster_name,
+        **(decision_json(decision) or {}),
+    }
+
+
+def print_decisions(decisions: Sequence[Decision], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        for decision in decisions:
+            out.write(json.dumps(decision_row(decision)) + "\n")
+        return
+    rows = [["CLUSTER", "ACTION", "REASON", "NEXT ELIGIBLE", "DETAIL"]]
+    rows += [
+        [d.cluster_name, d.action.value, d.reason.value, _short(d.next_eligible), d.detail]
+        for d in decisions
+    ]
+    _table(rows, out)
+
+
+def print_views(views: Sequence[ClusterView], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        for view in views:
+            c = view.cluster
+            out.write(
+                json.dumps(
+                    {
+                        "cluster_id": c.id,
+                        "cluster_name": c.name,
+                        "status": c.status,
+                        "sub_status": sorted(c.sub_status),
+                        "task_status": c.task_status,
+                        "version": c.raw_version,
+                        "window_open": view.window_open,
+                        **(decision_json(view.decision) or {}),
+                    }
+                )
+                + "\n"
+            )
+        return
+    rows = [["CLUSTER", "STATE", "WOULD", "REASON", "NEXT ELIGIBLE", "DETAIL"]]
+    for view in views:
+        c, d = view.cluster, view.decision
+        state = "|".join(sorted(c.sub_status)) or c.status
+        if c.task_status:
+            state += f" ({c.task_status})"
+        rows.append(
+            [
+                c.name,
+                state,
+                d.action.value if d else "-",
+                d.reason.value if d else "-",
+                _short(d.next_eligible if d else None),
+                d.detail if d else "",
+            ]
+        )
+    _table(rows, out)
+
+
+def print_history(
+    switchovers: Sequence[SwitchoverRecord], decisions: Sequence[Decision], fmt: str, out: TextIO
+) -> None:
+    events: list[tuple[dt.datetime, dict[str, Any], str]] = []
+    for s in switchovers:
+        outcome = s.outcome.value if s.outcome else "in flight"
+        took = f", interruption {s.interruption_seconds:.0f}s" if s.interruption_seconds else ""
+        text = f"switchover ({s.trigger.value}) {outcome}{took}{f': {s.error}' if s.error else ''}"
+        row = {
+            "type": "switchover",
+            "cluster_id": s.cluster_id,
+            "cluster_name": s.cluster_name,
+            **(switchover_json(s) or {}),
+        }
+        events.append((s.started, row, f"{_short(s.started)}  {s.cluster_name}  {text}"))
+    for d in decisions:
+        row = {"type": "decision", **decision_row(d)}
+        text = f"{_short(d.at)}  {d.cluster_name}  decision {d.action.value}/{d.reason.value}: {d.detail}"
+        events.append((d.at, row, text))
+    events.sort(key=lambda e: e[0])
+    for _, row, text in events:
+        out.write((json.dumps(row) if fmt == "json" else text) + "\n")

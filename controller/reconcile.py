@@ -1,0 +1,435 @@
+"""One reconcile cycle: observe the project, decide per cluster, act, track, and record it all.
+
+I/O lives at the edges (DWS client, journal, metrics, log); deciding is `controller.decide`,
+judging a running switchover is `controller.tracker`. `now` is always passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import structlog
+
+from controller import tracker
+from controller.decide import decide
+from controller.dws.client import DwsClient
+from controller.dws.errors import (
+    BadRequestError,
+    DwsError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from controller.guards.timewindow import is_window_open
+from controller.journal import Journal
+from controller.metrics import Metrics
+from controller.model import (
+    Action,
+    Cluster,
+    Decision,
+    History,
+    Outcome,
+    SwitchoverRecord,
+    Trigger,
+)
+from controller.settings import EffectivePolicy, Settings
+
+log = structlog.get_logger("controller.reconcile")
+
+#: How long DWS may take to show the task of an accepted POST before silence means "not started".
+CONFIRM_GRACE_MIN = dt.timedelta(seconds=30)
+#: Maintenance windows change rarely: fetch a cluster's detail at most this often.
+DETAIL_TTL = dt.timedelta(hours=1)
+#: How far back the guards need switchover history (budget is a rolling 24 h; cooldown may be longer).
+_HISTORY_FLOOR = dt.timedelta(hours=25)
+
+
+@dataclass
+class ClusterView:
+    """What the controller last knew about one cluster: served by `/status` and `status`."""
+
+    cluster: Cluster
+    decision: Decision | None = None
+    window_open: bool | None = None
+    history: History | None = None
+
+
+@dataclass
+class CycleReport:
+    decisions: list[Decision] = field(default_factory=list)
+    started: list[SwitchoverRecord] = field(default_factory=list)
+    finished: list[SwitchoverRecord] = field(default_factory=list)
+
+
+class Reconciler:
+    """Owns the controller's live state between cycles; everything durable goes to the journal."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: DwsClient,
+        journal: Journal,
+        metrics: Metrics,
+        *,
+        caution_since: dt.datetime | None = None,
+        on_decision: Callable[[Decision], None] | None = None,
+        on_switchover: Callable[[SwitchoverRecord], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.journal = journal
+        self.metrics = metrics
+        self.caution_since = caution_since
+        self.on_decision = on_decision
+        self.on_switchover = on_switchover  # called when a switchover starts and when it ends
+        self.views: dict[str, ClusterView] = {}
+        self.forbidden: dict[str, str] = {}  # cluster id → 403 message, until restart
+        self.tracked: dict[str, SwitchoverRecord] = {r.cluster_id: r for r in journal.in_flight()}
+        self._abandoned: set[str] = set()  # timed out but still switching: not a new external one
+        self._details: dict[str, tuple[dt.datetime, Cluster]] = {}
+        self._policies: dict[tuple[str, str], EffectivePolicy] = {}
+        self.stopping = False  # set on shutdown: no new POST after this
+        for record in self.tracked.values():
+            metrics.switchover_started(record)
+            log.info(
+                "switchover_resumed",
+                cluster=record.cluster_name,
+                cluster_id=record.cluster_id,
+                trigger=record.trigger.value,
+                started=record.started.isoformat(),
+            )
+
+    # ---- the cycle -----------------------------------------------------------------------
+
+    async def reconcile_once(self, now: dt.datetime, *, act: bool = True) -> CycleReport:
+        """Observe every cluster with one list call, track, decide, and (if `act`) switch over."""
+        report = CycleReport()
+        clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
+        by_id = {c.id: c for c in clusters}
+        pause = self.journal.pause_state()
+        paused = self.settings.paused or pause.paused
+        self.metrics.set_paused(paused)
+        since = self._update_unbalanced_since(clusters, now)
+        clusters = [await self._with_detail(c, now) for c in clusters]
+        self._detect_external(clusters, now, report)
+        for record in list(self.tracked.values()):
+            await self._track(record, by_id.get(record.cluster_id), now, report)
+        recent = self._recent_switchovers(now)
+        for cluster in sorted(clusters, key=lambda c: c.name):
+            history = self._history(cluster, since, recent, paused, pause.reason)
+            decision = decide(
+                cluster, history, self._policy(cluster), now, dry_run=self.settings.dry_run
+            )
+            self._record_decision(cluster, decision, history, report)
+            if act and decision.action is Action.SWITCHOVER and not self.stopping:
+                await self._switchover(cluster, Trigger.CONTROLLER, now, report)
+        self._forget_vanished(by_id)
+        self.metrics.observe_clusters(
+            clusters,
+            unbalanced_since=since,
+            window_open={v.cluster.id: v.window_open for v in self.views.values()},
+        )
+        return report
+
+    async def preview(self, at: dt.datetime, observed: dt.datetime) -> list[ClusterView]:
+        """What the controller would decide at `at`, without acting or writing: the `status` command."""
+        clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
+        known = self.journal.unbalanced_since()
+        since = {c.id: known.get(c.id, observed) for c in clusters if c.unbalanced}
+        pause = self.journal.pause_state()
+        paused = self.settings.paused or pause.paused
+        recent = self._recent_switchovers(at)
+        views = []
+        for cluster in sorted(clusters, key=lambda c: c.name):
+            cluster = await self._with_detail(cluster, observed)
+            history = self._history(cluster, since, recent, paused, pause.reason)
+            policy = self._policy(cluster)
+            decision = decide(cluster, history, policy, at, dry_run=self.settings.dry_run)
+            views.append(
+                ClusterView(cluster, decision, is_window_open(cluster, policy, at), history)
+            )
+        return views
+
+    async def track_once(self, now: dt.datetime) -> CycleReport:
+        """Between full polls: read back only the tracked clusters (one detail call each)."""
+        report = CycleReport()
+        for record in list(self.tracked.values()):
+            try:
+                cluster: Cluster | None = await self.client.get_cluster(record.cluster_id)
+            except NotFoundError:
+                cluster = None
+            await self._track(record, cluster, now, report)
+        return report
+
+    # ---- acting ---------------------------------------------------------------------------
+
+    async def switchover(
+        self, cluster: Cluster, trigger: Trigger, now: dt.datetime
+    ) -> SwitchoverRecord:
+        """Trigger one switchover (used by the cycle and by the manual `switchover` command)."""
+        report = CycleReport()
+        return await self._switchover(cluster, trigger, now, report)
+
+    async def _switchover(
+        self, cluster: Cluster, trigger: Trigger, now: dt.datetime, report: CycleReport
+    ) -> SwitchoverRecord:
+        # Durable before the POST: a crash after sending must find this row and not send again.
+        record = self.journal.begin_switchover(
+            SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False)
+        )
+        log.info(
+            "switchover_requested",
+            cluster=cluster.name,
+            cluster_id=cluster.id,
+            trigger=trigger.value,
+        )
+        try:
+            ack = await self.client.switchover(cluster.id)
+        except DwsError as exc:
+            return self._refused(record, exc, now, report)
+        if ack.accepted:
+            self.journal.confirm_switchover(_id(record), at=now)
+            record = replace(record, confirmed=True)
+        else:
+            log.warning("switchover_outcome_unknown", cluster=cluster.name, detail=ack.detail)
+            record = await self._read_back(record, now)
+        self.tracked[cluster.id] = record
+        self._started(record, report)
+        return record
+
+    async def _read_back(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
+        """After an ambiguous POST: DWS showing the task means accepted. Never POST again."""
+        try:
+            cluster = await self.client.get_cluster(record.cluster_id)
+        except DwsError as exc:
+            log.warning("switchover_read_back_failed", cluster=record.cluster_name, error=str(exc))
+            return record  # stays unconfirmed; tracking decides within the grace period
+        if cluster.switching:
+            self.journal.confirm_switchover(_id(record), at=now)
+            log.info("switchover_confirmed", cluster=record.cluster_name)
+            return replace(record, confirmed=True)
+        return record
+
+    def _refused(
+        self, record: SwitchoverRecord, exc: DwsError, now: dt.datetime, report: CycleReport
+    ) -> SwitchoverRecord:
+        """A definite refusal: nothing runs on DWS. Recorded as `rejected` (no cooldown, no budget)."""
+        if isinstance(exc, PermissionDeniedError):
+            self.forbidden[record.cluster_id] = str(exc)
+            log.error(
+                "switchover_forbidden",
+                cluster=record.cluster_name,
+                error=str(exc),
+                hint="grant dws:cluster:switchover; no further attempts until restart",
+            )
+        elif isinstance(exc, BadRequestError) and exc.state_conflict:
+            log.warning("switchover_rejected", cluster=record.cluster_name, error=str(exc))
+        else:
+            log.warning(
+                "switchover_not_sent",
+                cluster=record.cluster_name,
+                error=str(exc),
+                error_type=type(exc).__name__,
+            )
+        finished = self.journal.finish_switchover(
+            _id(record),
+            ended=now,
+            outcome=Outcome.REJECTED,
+            interruption_seconds=None,
+            error=str(exc),
+        )
+        self._finished(finished, report)
+        return finished
+
+    # ---- tracking -------------------------------------------------------------------------
+
+    def _detect_external(
+        self, clusters: list[Cluster], now: dt.datetime, report: CycleReport
+    ) -> None:
+        for cluster in clusters:
+            if not cluster.switching:
+                self._abandoned.discard(cluster.id)
+                continue
+            if cluster.id in self.tracked or cluster.id in self._abandoned:
+                continue
+            # Another process of ours (a manual `switchover` command) may have journaled it.
+            ours = {r.cluster_id: r for r in self.journal.in_flight()}
+            if cluster.id in ours:
+                record = ours[cluster.id]
+                log.info("switchover_adopted", cluster=cluster.name, trigger=record.trigger.value)
+            else:
+                record = self.journal.begin_switchover(
+                    SwitchoverRecord(cluster.id, cluster.name, Trigger.EXTERNAL, started=now)
+                )
+                log.warning(
+                    "external_switchover_detected", cluster=cluster.name, cluster_id=cluster.id
+                )
+            self.tracked[cluster.id] = record
+            self._started(record, report)
+
+    async def _track(
+        self,
+        record: SwitchoverRecord,
+        cluster: Cluster | None,
+        now: dt.datetime,
+        report: CycleReport,
+    ) -> None:
+        grace = max(CONFIRM_GRACE_MIN, 3 * self.settings.tracking_interval)
+        step = tracker.assess(
+            record, cluster, now, timeout=self.settings.switchover_timeout, confirm_grace=grace
+        )
+        if isinstance(step, tracker.Running):
+            if step.confirm:
+                self.journal.confirm_switchover(_id(record), at=now)
+                self.tracked[record.cluster_id] = replace(record, confirmed=True)
+            return
+        finished = self.journal.finish_switchover(
+            _id(record),
+            ended=step.ended,
+            outcome=step.outcome,
+            interruption_seconds=step.interruption_seconds,
+            error=step.error,
+        )
+        del self.tracked[record.cluster_id]
+        if step.outcome is Outcome.TIMED_OUT:
+            self._abandoned.add(record.cluster_id)
+        self._finished(finished, report)
+        event = "switchover_succeeded" if step.outcome is Outcome.SUCCEEDED else "switchover_ended"
+        log_fn = log.info if step.outcome is Outcome.SUCCEEDED else log.error
+        log_fn(
+            event,
+            cluster=finished.cluster_name,
+            cluster_id=finished.cluster_id,
+            trigger=finished.trigger.value,
+            outcome=step.outcome.value,
+            interruption_seconds=step.interruption_seconds,
+            error=step.error,
+        )
+
+    def _started(self, record: SwitchoverRecord, report: CycleReport) -> None:
+        self.metrics.switchover_started(record)
+        report.started.append(record)
+        if self.on_switchover is not None:
+            self.on_switchover(record)
+
+    def _finished(self, record: SwitchoverRecord, report: CycleReport) -> None:
+        self.metrics.switchover_finished(record)
+        report.finished.append(record)
+        if self.on_switchover is not None:
+            self.on_switchover(record)
+
+    # ---- history and bookkeeping -----------------------------------------------------------
+
+    def _policy(self, cluster: Cluster) -> EffectivePolicy:
+        key = (cluster.id, cluster.name)
+        if key not in self._policies:  # settings are frozen: resolve overrides once per cluster
+            self._policies[key] = self.settings.policy_for(cluster.id, cluster.name)
+        return self._policies[key]
+
+    def _update_unbalanced_since(
+        self, clusters: list[Cluster], now: dt.datetime
+    ) -> dict[str, dt.datetime]:
+        """First-seen-unbalanced times, continuous: cleared as soon as a cluster is seen balanced."""
+        known = self.journal.unbalanced_since()
+        live = {c.id for c in clusters}
+        for cluster in clusters:
+            if cluster.unbalanced and cluster.id not in known:
+                self.journal.set_unbalanced_since(cluster.id, now)
+                known[cluster.id] = now
+            elif not cluster.unbalanced and cluster.id in known:
+                self.journal.set_unbalanced_since(cluster.id, None)
+                del known[cluster.id]
+        for gone in set(known) - live:
+            self.journal.set_unbalanced_since(gone, None)
+            del known[gone]
+        return known
+
+    async def _with_detail(self, cluster: Cluster, now: dt.datetime) -> Cluster:
+        """Attach the maintenance window (detail only) when a guard will need it; cached for an hour."""
+        policy = self._policy(cluster)
+        if not (cluster.unbalanced and not policy.windows and policy.use_maintenance_window):
+            return cluster
+        cached = self._details.get(cluster.id)
+        if cached is None or now - cached[0] >= DETAIL_TTL:
+            try:
+                detail = await self.client.get_cluster(cluster.id)
+            except DwsError as exc:  # the window guard fails closed on an unknown window
+                log.warning("cluster_detail_failed", cluster=cluster.name, error=str(exc))
+                return cluster
+            cached = (now, detail)
+            self._details[cluster.id] = cached
+        return replace(cluster, maintain_window=cached[1].maintain_window)
+
+    def _recent_switchovers(self, now: dt.datetime) -> dict[str, list[SwitchoverRecord]]:
+        longest_cooldown = max(
+            [self.settings.policy.cooldown]
+            + [self._policy(v.cluster).cooldown for v in self.views.values()]
+        )
+        since = now - max(_HISTORY_FLOOR, longest_cooldown + self.settings.switchover_timeout)
+        grouped: dict[str, list[SwitchoverRecord]] = defaultdict(list)
+        for record in self.journal.switchovers(since=since):
+            grouped[record.cluster_id].append(record)
+        for record in self.tracked.values():  # in flight, maybe started before `since`
+            if record not in grouped[record.cluster_id]:
+                grouped[record.cluster_id].append(record)
+        return grouped
+
+    def _history(
+        self,
+        cluster: Cluster,
+        since: dict[str, dt.datetime],
+        recent: dict[str, list[SwitchoverRecord]],
+        paused: bool,
+        pause_reason: str | None,
+    ) -> History:
+        if not cluster.unbalanced:  # decide() stops at not_unbalanced: skip the journal queries
+            return History(paused=paused)
+        return History(
+            switchovers=tuple(recent.get(cluster.id, ())),
+            unbalanced_since=since.get(cluster.id),
+            consecutive_failures=self.journal.consecutive_failures(cluster.id),
+            forbidden=self.forbidden.get(cluster.id),
+            caution_since=self.caution_since,
+            paused=paused,
+            pause_reason=pause_reason,
+            in_flight_elsewhere=sum(1 for cid in self.tracked if cid != cluster.id),
+        )
+
+    def _record_decision(
+        self, cluster: Cluster, decision: Decision, history: History, report: CycleReport
+    ) -> None:
+        view = self.views.setdefault(cluster.id, ClusterView(cluster))
+        view.cluster = cluster
+        view.window_open = is_window_open(cluster, self._policy(cluster), decision.at)
+        view.history = history
+        changed = self.journal.record_decision(decision)
+        view.decision = decision
+        self.metrics.observe_decision(decision)
+        policy = self._policy(cluster)
+        self.metrics.set_breaker(cluster.name, history.consecutive_failures >= policy.failure_limit)
+        report.decisions.append(decision)
+        (log.info if changed else log.debug)(
+            "decision",
+            cluster=cluster.name,
+            cluster_id=cluster.id,
+            action=decision.action.value,
+            reason=decision.reason.value,
+            detail=decision.detail,
+            next_eligible=decision.next_eligible.isoformat() if decision.next_eligible else None,
+        )
+        if self.on_decision is not None:
+            self.on_decision(decision)
+
+    def _forget_vanished(self, by_id: dict[str, Cluster]) -> None:
+        for gone in set(self.views) - set(by_id):
+            log.info("cluster_gone", cluster=self.views[gone].cluster.name, cluster_id=gone)
+            del self.views[gone]
+            self._details.pop(gone, None)
+
+
+def _id(record: SwitchoverRecord) -> int:
+    if record.id is None:  # the journal always assigns one; this guards against misuse
+        raise ValueError("switchover record has no journal id")
+    return record.id

@@ -1,0 +1,56 @@
+"""`run`: the controller as a service — reconcile loop plus the metrics/health/status HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from controller.bootstrap import assemble
+from controller.clock import Clock, SystemClock
+from controller.model import Decision, SwitchoverRecord
+from controller.runner import Runner, stop_on_signals
+from controller.server import HttpServer, create_app
+from controller.settings import Settings
+from controller.status import ControllerStatus
+
+log = structlog.get_logger("controller.service")
+
+
+async def serve_controller(
+    settings: Settings,
+    *,
+    reset_journal: bool = False,
+    clock: Clock | None = None,
+    time_scale: float = 1.0,
+    stop: asyncio.Event | None = None,
+    on_decision: Callable[[Decision], None] | None = None,
+    on_switchover: Callable[[SwitchoverRecord], None] | None = None,
+    on_ready: Callable[[Runner, HttpServer], None] | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set)."""
+    clock = clock or SystemClock()
+    stop = stop or asyncio.Event()
+    async with assemble(
+        settings,
+        clock=clock,
+        reset_journal=reset_journal,
+        on_decision=on_decision,
+        on_switchover=on_switchover,
+    ) as parts:
+        runner = Runner(parts.reconciler, parts.metrics, clock, time_scale=time_scale)
+        server = HttpServer(
+            create_app(parts.metrics, ControllerStatus(runner)),
+            settings.listen_host,
+            settings.listen_port,
+        )
+        await server.start()
+        log.info("http_listening", address=f"{settings.listen_host}:{server.port}")
+        if on_ready is not None:
+            on_ready(runner, server)
+        try:
+            with stop_on_signals(stop):
+                await runner.run(stop)
+        finally:
+            await server.stop()
