@@ -1,0 +1,169 @@
+"""The window guard and the pure off-peak window arithmetic behind it (zones, midnight, DST).
+
+A window occurrence belongs to its start day and runs until `end` on that day, or on the next
+day when `end <= start` (`end == start` is a full day). Local times are mapped to instants with
+zoneinfo: an ambiguous time (DST fall-back) means its first occurrence (fold=0); a time that does
+not exist (spring-forward gap) means the first valid instant after it, i.e. the transition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from zoneinfo import ZoneInfo
+
+from controller.guards.text import local_text, utc_text
+from controller.model import (
+    ALLOW,
+    WEEKDAYS,
+    Cluster,
+    GuardResult,
+    History,
+    MaintainWindow,
+    Reason,
+    block,
+)
+from controller.settings import EffectivePolicy, Window
+
+ONE_DAY = dt.timedelta(days=1)
+#: How far ahead the next opening is searched: every weekly window opens within this.
+SEARCH_HORIZON = dt.timedelta(days=8)
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def window_open(windows: Sequence[Window], now: dt.datetime) -> bool:
+    """True when `now` lies inside an occurrence of any window (start inclusive, end exclusive)."""
+    # An occurrence ends at most one local day after its start day, so two days cover `now`.
+    return any(
+        start <= now < end
+        for window in windows
+        for start, end in _occurrences(window, _local_day(now, window) - ONE_DAY, 2)
+    )
+
+
+def next_window_start(
+    windows: Sequence[Window], now: dt.datetime, horizon: dt.timedelta = SEARCH_HORIZON
+) -> dt.datetime | None:
+    """The earliest instant at or after `now`, within `horizon`, at which some window opens."""
+    opening = _next_opening(windows, now, horizon)
+    return opening[0] if opening else None
+
+
+def governing_windows(cluster: Cluster, policy: EffectivePolicy) -> Sequence[Window] | None:
+    """The windows that apply: configured ones, else the cluster's maintenance window.
+
+    An empty sequence means "no restriction"; None means the maintenance window is unknown.
+    """
+    if policy.windows:
+        return policy.windows
+    if not policy.use_maintenance_window:
+        return ()
+    return _maintenance_windows(cluster.maintain_window)
+
+
+def is_window_open(cluster: Cluster, policy: EffectivePolicy, now: dt.datetime) -> bool | None:
+    """Whether the window guard's window is open now; None when it cannot be known."""
+    windows = governing_windows(cluster, policy)
+    if windows is None:
+        return None
+    return not windows or window_open(windows, now)
+
+
+def window_guard(
+    cluster: Cluster, history: History, policy: EffectivePolicy, now: dt.datetime
+) -> GuardResult:
+    windows = governing_windows(cluster, policy)
+    if windows is None:
+        return block(
+            Reason.OUTSIDE_WINDOW,
+            "maintenance window unknown: no windows are configured, use_maintenance_window is on "
+            "and DWS reported no valid maintain_window for the cluster",
+        )
+    if not windows or window_open(windows, now):
+        return ALLOW
+    label = "off-peak windows" if policy.windows else _maintenance_label(windows[0])
+    opening = _next_opening(windows, now, SEARCH_HORIZON)
+    if opening is None:
+        return block(Reason.OUTSIDE_WINDOW, f"outside {label}; none opens in the next 8 days")
+    start, zone = opening
+    return block(
+        Reason.OUTSIDE_WINDOW,
+        f"outside {label}; next window opens {local_text(start, zone)} ({utc_text(start)})",
+        start,
+    )
+
+
+def _next_opening(
+    windows: Sequence[Window], now: dt.datetime, horizon: dt.timedelta
+) -> tuple[dt.datetime, ZoneInfo] | None:
+    days = horizon.days + 2  # from the day before `now` to past the horizon in any zone
+    openings = [
+        (start, window.timezone)
+        for window in windows
+        for start, _ in _occurrences(window, _local_day(now, window) - ONE_DAY, days)
+        if now <= start <= now + horizon
+    ]
+    return min(openings, key=lambda o: o[0], default=None)
+
+
+def _occurrences(
+    window: Window, first_day: dt.date, days: int
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """(start, end) instants of the window's occurrences starting on `days` local days from `first_day`."""
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        if WEEKDAYS[day.weekday()] not in window.days:
+            continue
+        start = _instant(day, window.start, window.timezone)
+        end_day = day if window.end > window.start else day + ONE_DAY
+        end = _instant(end_day, window.end, window.timezone)
+        # A window lying wholly inside a spring-forward gap does not open that day.
+        if start < end:
+            yield start, end
+
+
+def _local_day(now: dt.datetime, window: Window) -> dt.date:
+    return now.astimezone(window.timezone).date()
+
+
+def _instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """The UTC instant of a local wall time; fold=0 picks the first of two ambiguous instants."""
+    wall = dt.datetime.combine(day, at, tzinfo=zone)
+    instant = wall.astimezone(dt.UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == wall.replace(tzinfo=None):
+        return instant
+    return _gap_end(wall)
+
+
+def _gap_end(wall: dt.datetime) -> dt.datetime:
+    """The transition instant ending the spring-forward gap that the non-existent `wall` falls in."""
+    # fold=1 maps with the offset after the gap (an instant before the transition), fold=0 with
+    # the one before it (at or after the transition): bisect between them to the second.
+    naive = wall.replace(tzinfo=None)
+    before = wall.replace(fold=1).astimezone(dt.UTC)
+    after = wall.replace(fold=0).astimezone(dt.UTC)
+    span = int((after - before).total_seconds())
+    while span > 1:
+        middle = before + dt.timedelta(seconds=span // 2)
+        if middle.astimezone(wall.tzinfo).replace(tzinfo=None) > naive:
+            after = middle
+        else:
+            before = middle
+        span = int((after - before).total_seconds())
+    return after
+
+
+def _maintenance_windows(window: MaintainWindow | None) -> Sequence[Window] | None:
+    if window is None:
+        return None
+    try:
+        return (Window(days=[window.day], start=window.start, end=window.end, timezone=UTC_ZONE),)
+    except ValueError:  # a day DWS should never send: treat the window as unknown, fail closed
+        return None
+
+
+def _maintenance_label(window: Window) -> str:
+    return (
+        f"the cluster's maintenance window ({window.days[0]} "
+        f"{window.start:%H:%M}-{window.end:%H:%M} UTC)"
+    )
