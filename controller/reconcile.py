@@ -42,6 +42,7 @@ log = structlog.get_logger("controller.reconcile")
 CONFIRM_GRACE_MIN = dt.timedelta(seconds=30)
 #: Maintenance windows change rarely: fetch a cluster's detail at most this often.
 DETAIL_TTL = dt.timedelta(hours=1)
+PRUNE_EVERY = dt.timedelta(days=1)
 #: How far back the guards need switchover history (budget is a rolling 24 h; cooldown may be longer).
 _HISTORY_FLOOR = dt.timedelta(hours=25)
 
@@ -91,6 +92,7 @@ class Reconciler:
         self._details: dict[str, tuple[dt.datetime, Cluster]] = {}
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self.stopping = False  # set on shutdown: no new POST after this
+        self._last_prune: dt.datetime | None = None
         for record in self.tracked.values():
             metrics.switchover_started(record)
             log.info(
@@ -126,6 +128,7 @@ class Reconciler:
             if act and decision.action is Action.SWITCHOVER and not self.stopping:
                 await self._switchover(cluster, Trigger.CONTROLLER, now, report)
         self._forget_vanished(by_id)
+        self._prune(now)
         self.metrics.observe_clusters(
             clusters,
             unbalanced_since=since,
@@ -421,6 +424,15 @@ class Reconciler:
         )
         if self.on_decision is not None:
             self.on_decision(decision)
+
+    def _prune(self, now: dt.datetime) -> None:
+        """Bounded journal: drop old decision rows about once a day."""
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY:
+            return
+        removed = self.journal.prune(now=now, retention=self.settings.decision_retention)
+        self._last_prune = now
+        if removed:
+            log.info("journal_pruned", rows=removed)
 
     def _forget_vanished(self, by_id: dict[str, Cluster]) -> None:
         for gone in set(self.views) - set(by_id):

@@ -27,6 +27,7 @@ from controller.dws.errors import (
 from controller.journal import JournalError
 from controller.metrics import Metrics
 from controller.reconcile import Reconciler
+from controller.settings import format_duration
 
 log = structlog.get_logger("controller.runner")
 
@@ -76,7 +77,7 @@ class Runner:
     async def run(self, stop: asyncio.Event) -> None:
         log.info(
             "controller_started",
-            poll_interval=str(self.settings.poll_interval),
+            poll_interval=format_duration(self.settings.poll_interval),
             dry_run=self.settings.dry_run,
             tracked=len(self.reconciler.tracked),
         )
@@ -141,7 +142,7 @@ class Runner:
             kind=kind,
             error=str(exc),
             consecutive=self.failures,
-            retry_in=str(backoff),
+            retry_in=format_duration(backoff),
             exc_info=kind == "internal",
         )
         return False

@@ -1,0 +1,203 @@
+"""The command line against the emulator on a real socket: output, exit codes, journal effects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from controller.cli import main
+from controller.clock import SystemClock
+from controller.journal import Journal
+from controller.simulator.server import BackgroundServer
+from controller.simulator.world import Simulator
+
+AK, SK, PROJECT = "CLIAK000000000000001", "cli-secret-key-value", "cli-project"
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    world = Simulator(SystemClock(), project_id=PROJECT, ak=AK, sk=SK)
+    world.add_cluster(id="c-sales", name="sales", flags={"UNBALANCED"}, switchover_base_seconds=600)
+    world.add_cluster(id="c-etl", name="etl", flags={"NORMAL"})
+    world.add_cluster(id="c-old", name="legacy", version="8.1.1.100", flags={"UNBALANCED"})
+    return world
+
+
+@pytest.fixture
+def config(sim: Simulator, tmp_path: Path) -> Iterator[Path]:
+    with BackgroundServer(sim) as server:
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            f"""
+endpoint: {server.url}
+project_id: {PROJECT}
+auth: {{ak: {AK}, sk: {SK}}}
+journal_path: {tmp_path / "journal.db"}
+log_format: json
+policy: {{windows: [], use_maintenance_window: false, min_unbalanced_duration: 0s}}
+"""
+        )
+        yield path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_once_json_then_once_again_does_not_switch_twice(
+    config: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "once", "--config", str(config), "--output", "json")
+    assert code == 0, err
+    rows = {row["cluster_name"]: row for row in map(json.loads, out.splitlines())}
+    assert set(rows) == {"sales", "etl", "legacy"}
+    assert {k for k in rows["sales"]} >= {
+        "cluster_id",
+        "cluster_name",
+        "action",
+        "reason",
+        "detail",
+    }
+    assert (rows["sales"]["action"], rows["sales"]["reason"]) == ("switchover", "eligible")
+    assert rows["legacy"]["reason"] == "version_unsupported"
+    assert rows["etl"]["action"] == "none"
+
+    code, out, _ = run(capsys, "once", "--config", str(config), "--output", "json")
+    assert code == 0
+    again = {row["cluster_name"]: row for row in map(json.loads, out.splitlines())}
+    assert again["sales"]["reason"] == "switchover_in_progress"
+    assert sim.counts["switchover"] == 1
+    assert SK not in out
+
+
+def test_status_at_a_time_and_table_output(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys, "status", "--config", str(config), "--at", "2026-12-01T02:00:00+08:00"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["CLUSTER", "STATE", "WOULD", "REASON"]
+    assert any(line.startswith("sales") and "switchover" in line for line in lines)
+
+
+def test_status_never_posts(
+    config: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "status", "--config", str(config))[0] == 0
+    assert sim.counts["switchover"] == 0
+
+
+def test_pause_resume_and_history(
+    config: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "pause", "--config", str(config), "--reason", "quarter close")[0] == 0
+    code, out, _ = run(capsys, "once", "--config", str(config), "--output", "json")
+    rows = {row["cluster_name"]: row for row in map(json.loads, out.splitlines())}
+    assert rows["sales"]["reason"] == "paused"
+    assert "quarter close" in rows["sales"]["detail"]
+    assert sim.counts["switchover"] == 0
+    assert run(capsys, "resume", "--config", str(config))[0] == 0
+    run(capsys, "once", "--config", str(config))
+    assert sim.counts["switchover"] == 1
+
+    code, out, _ = run(capsys, "history", "--config", str(config), "--cluster", "sales")
+    assert code == 0
+    assert "switchover (controller) in flight" in out
+    assert "decision blocked/paused" in out
+    code, out, _ = run(capsys, "history", "--config", str(config), "--since", "1h", "-o", "json")
+    types = {json.loads(line)["type"] for line in out.splitlines()}
+    assert {"switchover", "decision"} <= types
+
+
+def test_manual_switchover_goes_through_the_guards(
+    config: Path, sim: Simulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "switchover", "legacy", "--config", str(config), "--ignore-window")
+    assert code == 1
+    assert "version_unsupported" in out
+    code, out, _ = run(capsys, "switchover", "sales", "--config", str(config))
+    assert code == 0, out
+    assert [p.cluster_id for p in sim.switchovers] == ["c-sales"]
+    with Journal.open(config.parent / "journal.db", now=dt.datetime.now(dt.UTC)) as journal:
+        assert [r.trigger.value for r in journal.switchovers()] == ["manual"]
+    code, out, _ = run(capsys, "switchover", "nope", "--config", str(config))
+    assert code == 2
+
+
+def test_check_config(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check-config", "--config", str(config))
+    assert code == 0
+    assert "3 cluster(s)" in out
+    assert SK not in out
+
+
+def test_check_config_wrong_secret_fails_cleanly(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DWS_REBALANCER_AUTH__SK", "wrong-secret-value")
+    code, out, err = run(capsys, "check-config", "--config", str(config))
+    assert code == 1
+    assert "401" in err
+    assert "Traceback" not in err
+    assert "wrong-secret-value" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["once", "--output", "xml"], "invalid choice"),
+        (["status", "--at", "tomorrow"], "not an ISO-8601 time"),
+        (["status", "--at", "2026-12-01T02:00:00"], "needs a UTC offset"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_config_exits_2_naming_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"endpoint: http://x\nproject_id: p\nauth: {{ak: A, sk: {SK}}}\npoll_interval: soon\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "poll_interval: not a duration" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert SK not in proc.stderr
+
+
+def test_version() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout.startswith("dws-rebalancer 0.")
