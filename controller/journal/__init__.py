@@ -1,0 +1,287 @@
+"""The journal: the controller's SQLite memory across restarts (switchovers, decisions, pause, debounce)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from controller.journal import rows, schema
+from controller.journal.errors import JournalError, JournalUnreadable
+from controller.journal.records import (
+    EventKind,
+    HistoryItem,
+    OperatorEvent,
+    PauseState,
+    renamed,
+    when,
+)
+from controller.journal.schema import APPLICATION_ID, MEMORY, MIGRATIONS, Migration
+from controller.journal.store import Store
+from controller.model import FAILURE_OUTCOMES, Decision, Outcome, SwitchoverRecord
+
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT_SECONDS",
+    "MEMORY",
+    "MIGRATIONS",
+    "SWITCHOVER_RETENTION",
+    "EventKind",
+    "HistoryItem",
+    "Journal",
+    "JournalError",
+    "JournalUnreadable",
+    "Migration",
+    "OperatorEvent",
+    "PauseState",
+]
+
+#: How long a call waits for another process (the CLI, the controller) to release the file.
+BUSY_TIMEOUT_SECONDS = 5.0
+#: Cooldown and the daily budget look back a day or two; a month and a bit keeps the audit trail.
+SWITCHOVER_RETENTION = dt.timedelta(days=35)
+
+
+class Journal(Store):
+    """One open journal file. Every method is one short transaction; safe to share across threads."""
+
+    @classmethod
+    def open(cls, path: Path | str, *, now: dt.datetime, create: bool = True) -> Journal:
+        """Open (creating or migrating as needed); refuse a file that is not a usable journal."""
+        now_text = rows.text(now)
+        path = Path(path)
+        # Module globals read at call time, so rebinding them on controller.journal takes effect.
+        conn, created = schema.connect(
+            path, now=now_text, create=create, timeout=BUSY_TIMEOUT_SECONDS, migrations=MIGRATIONS
+        )
+        return cls(conn, path, created=created)
+
+    @classmethod
+    def reset(cls, path: Path | str, *, now: dt.datetime) -> Path | None:
+        """Move the journal (and its -wal/-shm) aside as `<name>.<UTC stamp>.bak`; None if absent."""
+        return schema.move_aside(Path(path), now)
+
+    # -- switchovers ---------------------------------------------------------------------------
+
+    def begin_switchover(self, record: SwitchoverRecord) -> SwitchoverRecord:
+        """Insert a switchover (normally in flight) and fsync it: call this before sending the POST."""
+        if record.id is not None:
+            raise ValueError(f"switchover already journaled with id {record.id}")
+        row = rows.switchover_row(record)
+        with self._write(durable=True) as conn:
+            cursor = conn.execute(rows.INSERT_SWITCHOVER, row)
+            self._note_name(conn, record.cluster_id, record.cluster_name, row["started"])
+        return dataclasses.replace(record, id=cursor.lastrowid)
+
+    def confirm_switchover(self, id: int, *, at: dt.datetime) -> None:
+        """An ambiguous POST turned out to be accepted (read back from DWS)."""
+        with self._write(durable=True) as conn:
+            cursor = conn.execute(
+                "UPDATE switchovers SET confirmed = 1, confirmed_at = coalesce(confirmed_at, ?) WHERE id = ?",
+                (rows.text(at), id),
+            )
+            if cursor.rowcount == 0:
+                raise JournalError(f"journal {self.path}: no switchover with id {id}")
+
+    def finish_switchover(
+        self,
+        id: int,
+        *,
+        ended: dt.datetime,
+        outcome: Outcome,
+        interruption_seconds: float | None,
+        error: str | None = None,
+    ) -> SwitchoverRecord:
+        values = (rows.text(ended), outcome.value, interruption_seconds, rows.clip(error), id)
+        with self._write(durable=True) as conn:
+            row = conn.execute("SELECT outcome FROM switchovers WHERE id = ?", (id,)).fetchone()
+            if row is None:
+                raise JournalError(f"journal {self.path}: no switchover with id {id}")
+            if row["outcome"] is not None:
+                raise JournalError(
+                    f"journal {self.path}: switchover {id} already finished ({row['outcome']})"
+                )
+            conn.execute(
+                "UPDATE switchovers SET ended = ?, outcome = ?, interruption_seconds = ?, error = ?"
+                " WHERE id = ?",
+                values,
+            )
+            updated = conn.execute("SELECT * FROM switchovers WHERE id = ?", (id,))
+            return self._parse(rows.switchover, updated)[0]
+
+    def in_flight(self) -> list[SwitchoverRecord]:
+        sql = "SELECT * FROM switchovers WHERE outcome IS NULL ORDER BY started, id"
+        return self._read(sql, {}, rows.switchover)
+
+    def switchovers(
+        self,
+        *,
+        cluster_id: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[SwitchoverRecord]:
+        """Switchovers started at or after `since`, oldest first; `limit` keeps the most recent."""
+        return self._read(
+            rows.SELECT_SWITCHOVERS, rows.filters(cluster_id, since, limit), rows.switchover
+        )
+
+    def consecutive_failures(self, cluster_id: str) -> int:
+        """Failures since the last success or breaker reset, newest backwards; rejections ignored."""
+        params = {"cluster": cluster_id}
+        count = 0
+        for outcome in self._read(
+            rows.SELECT_FINISHED_SINCE_RESET, params, lambda r: Outcome(r[0])
+        ):
+            if outcome is Outcome.SUCCEEDED:
+                break
+            if outcome in FAILURE_OUTCOMES:
+                count += 1
+        return count
+
+    def reset_breaker(self, cluster_id: str, *, at: dt.datetime, by: str | None = None) -> None:
+        self._add_operator_event(EventKind.BREAKER_RESET, at, cluster_id=cluster_id, by=by)
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def record_decision(self, decision: Decision) -> bool:
+        """Store the decision if its (action, reason) differs from the cluster's last one."""
+        row = rows.decision_row(decision)
+        with self._write() as conn:
+            self._note_name(conn, decision.cluster_id, decision.cluster_name, row["at"])
+            last = conn.execute(
+                "SELECT action, reason FROM decisions WHERE cluster_id = ? ORDER BY id DESC LIMIT 1",
+                (decision.cluster_id,),
+            ).fetchone()
+            if last is not None and (last["action"], last["reason"]) == (
+                row["action"],
+                row["reason"],
+            ):
+                return False
+            conn.execute(rows.INSERT_DECISION, row)
+        return True
+
+    def decisions(
+        self,
+        *,
+        cluster_id: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Decision]:
+        """Stored decision changes at or after `since`, oldest first; `limit` keeps the most recent."""
+        return self._read(
+            rows.SELECT_DECISIONS, rows.filters(cluster_id, since, limit), rows.decision
+        )
+
+    def last_decisions(self) -> dict[str, Decision]:
+        sql = "SELECT * FROM decisions WHERE id IN (SELECT max(id) FROM decisions GROUP BY cluster_id)"
+        return {decision.cluster_id: decision for decision in self._read(sql, {}, rows.decision)}
+
+    # -- debounce and pause --------------------------------------------------------------------
+
+    def set_unbalanced_since(self, cluster_id: str, since: dt.datetime | None) -> None:
+        """Remember when a cluster was first seen unbalanced; None forgets it (balanced again)."""
+        with self._write() as conn:
+            if since is None:
+                conn.execute("DELETE FROM unbalanced WHERE cluster_id = ?", (cluster_id,))
+            else:
+                conn.execute(
+                    "INSERT INTO unbalanced VALUES (?, ?)"
+                    " ON CONFLICT (cluster_id) DO UPDATE SET since = excluded.since",
+                    (cluster_id, rows.text(since)),
+                )
+
+    def unbalanced_since(self) -> dict[str, dt.datetime]:
+        sql = "SELECT cluster_id, since FROM unbalanced"
+        return dict(self._read(sql, {}, lambda row: (row[0], rows.time(row[1]))))
+
+    def set_paused(
+        self, paused: bool, *, at: dt.datetime, reason: str | None = None, by: str | None = None
+    ) -> None:
+        kind = EventKind.PAUSE if paused else EventKind.RESUME
+        self._add_operator_event(kind, at, by=by, reason=reason)
+
+    def pause_state(self) -> PauseState:
+        latest = self._read(rows.SELECT_LAST_PAUSE, {}, rows.event)
+        if not latest:
+            return PauseState(paused=False, reason=None, since=None, by=None)
+        event = latest[0]
+        return PauseState(
+            paused=event.kind is EventKind.PAUSE, reason=event.reason, since=event.at, by=event.by
+        )
+
+    # -- history and housekeeping --------------------------------------------------------------
+
+    def operator_events(
+        self,
+        *,
+        cluster_id: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[OperatorEvent]:
+        """Pauses, resumes and breaker resets, oldest first; a cluster filter keeps fleet-wide ones."""
+        return self._read(
+            rows.SELECT_OPERATOR_EVENTS, rows.filters(cluster_id, since, limit), rows.event
+        )
+
+    def cluster_names(self) -> dict[str, str]:
+        """The latest name seen for every cluster id (names can change; ids cannot)."""
+        return dict(self._read("SELECT cluster_id, name FROM clusters", {}, tuple))
+
+    def history(
+        self,
+        *,
+        cluster_id: str | None = None,
+        since: dt.datetime | None = None,
+        limit: int | None = None,
+    ) -> list[HistoryItem]:
+        """Switchovers, decision changes and operator events merged by time, oldest first.
+
+        Records carry the cluster's latest name, not the one it had then.
+        """
+        items: list[HistoryItem] = [
+            *self.switchovers(cluster_id=cluster_id, since=since, limit=limit),
+            *self.decisions(cluster_id=cluster_id, since=since, limit=limit),
+            *self.operator_events(cluster_id=cluster_id, since=since, limit=limit),
+        ]
+        items.sort(key=when)
+        if limit is not None:
+            items = items[max(0, len(items) - limit) :]
+        names = self.cluster_names()
+        return [renamed(item, names) for item in items]
+
+    def prune(self, *, now: dt.datetime, retention: dt.timedelta) -> int:
+        """Delete old decisions (keeping each cluster's latest) and finished switchovers; count rows."""
+        if retention <= dt.timedelta(0):
+            raise ValueError(f"retention must be positive, not {retention}")
+        decisions_before = rows.text(now - retention)
+        switchovers_before = rows.text(now - max(retention, SWITCHOVER_RETENTION))
+        with self._write() as conn:
+            deleted = conn.execute(rows.PRUNE_DECISIONS, (decisions_before,)).rowcount
+            deleted += conn.execute(
+                "DELETE FROM switchovers WHERE started < ? AND outcome IS NOT NULL",
+                (switchovers_before,),
+            ).rowcount
+        return deleted
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _add_operator_event(
+        self,
+        kind: EventKind,
+        at: dt.datetime,
+        *,
+        cluster_id: str | None = None,
+        by: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        row = (kind.value, cluster_id, rows.text(at), by, reason)
+        with self._write(durable=True) as conn:  # an operator's word must survive a node crash
+            conn.execute(
+                "INSERT INTO operator_events (kind, cluster_id, at, actor, reason) VALUES (?, ?, ?, ?, ?)",
+                row,
+            )
+
+    @staticmethod
+    def _note_name(conn: sqlite3.Connection, cluster_id: str, name: str, at: str) -> None:
+        conn.execute(rows.UPSERT_NAME, (cluster_id, name, at))

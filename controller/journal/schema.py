@@ -1,0 +1,157 @@
+"""Opening a journal file: the read-only probe, application id, MIGRATIONS, moving a file aside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from controller.journal import rows
+from controller.journal.errors import JournalError, JournalUnreadable
+from controller.journal.store import transaction
+
+#: Stamped into the SQLite header ("DWSR") so a foreign database is never taken for a journal.
+APPLICATION_ID = 0x44575352
+MEMORY = ":memory:"
+
+Migration = Callable[[sqlite3.Connection], None]
+
+_SCHEMA_V1 = (
+    f"PRAGMA application_id = {APPLICATION_ID}",
+    # AUTOINCREMENT: ids are never reused after pruning, so an id in a log line stays unique.
+    """CREATE TABLE switchovers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, cluster_name TEXT NOT NULL,
+        trigger TEXT NOT NULL, started TEXT NOT NULL, confirmed INTEGER NOT NULL,
+        confirmed_at TEXT, ended TEXT, outcome TEXT, interruption_seconds REAL, error TEXT)""",
+    "CREATE INDEX switchovers_by_cluster ON switchovers (cluster_id, started)",
+    """CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, cluster_name TEXT NOT NULL,
+        action TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
+        next_eligible TEXT)""",
+    "CREATE INDEX decisions_by_cluster ON decisions (cluster_id, id)",
+    "CREATE TABLE unbalanced (cluster_id TEXT PRIMARY KEY, since TEXT NOT NULL)",
+    """CREATE TABLE operator_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, cluster_id TEXT, at TEXT NOT NULL,
+        actor TEXT, reason TEXT)""",
+    "CREATE TABLE clusters (cluster_id TEXT PRIMARY KEY, name TEXT NOT NULL, named_at TEXT NOT NULL)",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+def _schema_v1(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_V1:
+        conn.execute(statement)
+
+
+#: Forward migrations: entry i takes a journal from schema version i to i + 1 (0 = empty file).
+#: A v2 appends one function; it runs in the same transaction as the version bump.
+MIGRATIONS: list[Migration] = [_schema_v1]
+
+
+def connect(
+    path: Path, *, now: str, create: bool, timeout: float, migrations: Sequence[Migration]
+) -> tuple[sqlite3.Connection, bool]:
+    """Open (creating or migrating as needed); refuse a file that is not a usable journal.
+
+    Returns the connection and whether the journal is new. `timeout` and `migrations` come from
+    the caller so that `controller.journal.BUSY_TIMEOUT_SECONDS` and `.MIGRATIONS` stay the knobs.
+    """
+    in_memory = str(path) == MEMORY
+    existed = not in_memory and path.exists()
+    if existed:
+        _probe(path, timeout, migrations)
+    elif not create and not in_memory:
+        raise JournalError(f"journal {path} does not exist")
+    failure = JournalUnreadable if existed else JournalError
+    try:
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        try:
+            created = _prepare(conn, path, now, migrations)
+        except (JournalError, sqlite3.Error):
+            conn.close()
+            raise
+    except sqlite3.Error as exc:
+        raise failure(f"journal {path}: cannot open ({exc})") from None
+    return conn, created
+
+
+def move_aside(path: Path, now: dt.datetime) -> Path | None:
+    """Move the journal (and its -wal/-shm) aside as `<name>.<UTC stamp>.bak`; None if absent."""
+    if not path.exists():
+        return None
+    stamp = rows.utc(now).strftime("%Y%m%dT%H%M%SZ")
+    backup, n = path.with_name(f"{path.name}.{stamp}.bak"), 0
+    while backup.exists():  # a second reset within the same second must not overwrite the first
+        n += 1
+        backup = path.with_name(f"{path.name}.{stamp}.{n}.bak")
+    try:
+        # Sidecars first: a stale -wal left beside a fresh file would be replayed into it.
+        for suffix in ("-wal", "-shm"):
+            sidecar = Path(f"{path}{suffix}")
+            if sidecar.exists():
+                sidecar.rename(f"{backup}{suffix}")
+        path.rename(backup)
+    except OSError as exc:
+        raise JournalError(f"journal {path}: cannot move aside ({exc.strerror})") from None
+    return backup
+
+
+def _probe(path: Path, timeout: float, migrations: Sequence[Migration]) -> None:
+    """Check an existing file read-only, so a foreign, corrupt or newer file is refused untouched."""
+    # Without a -wal every committed page is in the main file: `immutable` reads it without
+    # creating -wal/-shm beside a file that may not be ours.
+    mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=timeout)
+        try:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise JournalUnreadable(f"journal {path} is corrupt: {verdict}")
+            _schema_version(conn, path, migrations)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise JournalUnreadable(f"journal {path} is unreadable: {exc}") from None
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> int:
+    """The file's schema version; 0 for an empty database (nothing in it to forget)."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    empty = conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+    if app_id == 0 and version == 0 and empty:
+        return 0
+    if app_id != APPLICATION_ID:
+        raise JournalUnreadable(
+            f"journal {path} is an SQLite database but not a dws-rebalancer journal"
+        )
+    if version > len(migrations):
+        raise JournalUnreadable(
+            f"journal {path} has schema version {version}, newer than this release knows"
+            f" (up to {len(migrations)}): upgrade the controller or move the file aside"
+        )
+    return version
+
+
+def _prepare(
+    conn: sqlite3.Connection, path: Path, now: str, migrations: Sequence[Migration]
+) -> bool:
+    """Configure the connection and bring the schema up to date; True if the journal is new."""
+    conn.row_factory = sqlite3.Row
+    # WAL lets the CLI read and write while `run` holds the file open; where it is unavailable
+    # (":memory:", some network filesystems) every commit is fsynced instead.
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    conn.execute(f"PRAGMA synchronous = {'NORMAL' if mode == 'wal' else 'FULL'}")
+    with transaction(conn):
+        # Checked again under the write lock: another process may have created it meanwhile.
+        start = _schema_version(conn, path, migrations)
+        for version, migrate in enumerate(migrations[start:], start + 1):
+            migrate(conn)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"schema_v{version}_at", now)
+            )
+        if start == 0:
+            conn.execute("INSERT INTO meta VALUES ('created_at', ?)", (now,))
+    return start == 0

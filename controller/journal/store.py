@@ -1,0 +1,83 @@
+"""The shared SQLite connection: one lock, one short transaction per call, errors naming the file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Self, TypeVar
+
+from controller.journal.errors import JournalError
+
+T = TypeVar("T")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT; a failing body or COMMIT (e.g. busy) rolls back, never leaves
+    the shared connection inside an open transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+class Store:
+    """One open SQLite file, safe to share across threads: every call holds the lock briefly."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, created: bool) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self.path = path
+        self.created = created
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: {exc}") from exc
+
+    def _parse(self, convert: Callable[[sqlite3.Row], T], rows: Iterable[sqlite3.Row]) -> list[T]:
+        try:
+            return [convert(row) for row in rows]
+        except ValueError as exc:  # hand-edited, or written by a release with more enum values
+            raise JournalError(
+                f"journal {self.path}: a row this release cannot read: {exc}"
+            ) from exc
+
+    @contextmanager
+    def _write(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction; `durable` fsyncs its commit (WAL + NORMAL only survives a crash)."""
+        with self._lock, self._errors():
+            if durable:
+                self._conn.execute("PRAGMA synchronous = FULL")
+            try:
+                with transaction(self._conn) as conn:
+                    yield conn
+            finally:
+                if durable:
+                    self._conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _read(
+        self, sql: str, params: Mapping[str, Any], convert: Callable[[sqlite3.Row], T]
+    ) -> list[T]:
+        """One query, so one consistent snapshot."""
+        with self._lock, self._errors():
+            return self._parse(convert, self._conn.execute(sql, params))
