@@ -206,17 +206,19 @@ async def _status(settings: Settings, args: argparse.Namespace) -> int:
 def _open_existing_journal(settings: Settings) -> Journal:
     if not settings.journal_path.exists():
         raise UsageError(f"no journal at {settings.journal_path} (has the controller run yet?)")
-    return Journal.open(settings.journal_path, now=dt.datetime.now(dt.UTC))
+    return Journal.open(settings.journal_path, now=dt.datetime.now(dt.UTC), create=False)
+
+
+def _cluster_id(journal: Journal, id_or_name: str) -> str:
+    by_name = {name: cid for cid, name in journal.cluster_names().items()}
+    return by_name.get(id_or_name, id_or_name)
 
 
 async def _history(settings: Settings, args: argparse.Namespace) -> int:
     with _open_existing_journal(settings) as journal:
-        switchovers = journal.switchovers(since=args.since)
-        decisions = journal.decisions(since=args.since)
-    if args.cluster:
-        switchovers = [s for s in switchovers if args.cluster in (s.cluster_id, s.cluster_name)]
-        decisions = [d for d in decisions if args.cluster in (d.cluster_id, d.cluster_name)]
-    print_history(switchovers, decisions, args.output, sys.stdout)
+        cluster_id = _cluster_id(journal, args.cluster) if args.cluster else None
+        items = journal.history(cluster_id=cluster_id, since=args.since)
+    print_history(items, args.output, sys.stdout)
     return 0
 
 
@@ -282,8 +284,8 @@ async def _pause(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _reset_breaker(settings: Settings, args: argparse.Namespace) -> int:
     with _open_existing_journal(settings) as journal:
-        known = {r.cluster_name: r.cluster_id for r in journal.switchovers()}
-        cluster_id = known.get(args.cluster, args.cluster)
-        journal.reset_breaker(cluster_id, at=dt.datetime.now(dt.UTC), by="cli")
+        journal.reset_breaker(
+            _cluster_id(journal, args.cluster), at=dt.datetime.now(dt.UTC), by="cli"
+        )
     print(f"breaker of {args.cluster} reset")
     return 0

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from controller.journal import HistoryItem
 from controller.model import Decision, SwitchoverRecord
 from controller.reconcile import ClusterView
 from controller.status import decision_json, switchover_json
@@ -85,25 +86,40 @@ def print_views(views: Sequence[ClusterView], fmt: str, out: TextIO) -> None:
     _table(rows, out)
 
 
-def print_history(
-    switchovers: Sequence[SwitchoverRecord], decisions: Sequence[Decision], fmt: str, out: TextIO
-) -> None:
-    events: list[tuple[dt.datetime, dict[str, Any], str]] = []
-    for s in switchovers:
-        outcome = s.outcome.value if s.outcome else "in flight"
-        took = f", interruption {s.interruption_seconds:.0f}s" if s.interruption_seconds else ""
-        text = f"switchover ({s.trigger.value}) {outcome}{took}{f': {s.error}' if s.error else ''}"
+def _history_row(item: HistoryItem) -> tuple[dict[str, Any], str]:
+    """One history item as a JSON object and as a line of text."""
+    if isinstance(item, SwitchoverRecord):
+        outcome = item.outcome.value if item.outcome else "in flight"
+        took = (
+            f", interruption {item.interruption_seconds:.0f}s" if item.interruption_seconds else ""
+        )
+        error = f": {item.error}" if item.error else ""
         row = {
             "type": "switchover",
-            "cluster_id": s.cluster_id,
-            "cluster_name": s.cluster_name,
-            **(switchover_json(s) or {}),
+            "cluster_id": item.cluster_id,
+            "cluster_name": item.cluster_name,
+            **(switchover_json(item) or {}),
         }
-        events.append((s.started, row, f"{_short(s.started)}  {s.cluster_name}  {text}"))
-    for d in decisions:
-        row = {"type": "decision", **decision_row(d)}
-        text = f"{_short(d.at)}  {d.cluster_name}  decision {d.action.value}/{d.reason.value}: {d.detail}"
-        events.append((d.at, row, text))
-    events.sort(key=lambda e: e[0])
-    for _, row, text in events:
+        text = f"{item.cluster_name}  switchover ({item.trigger.value}) {outcome}{took}{error}"
+        return row, f"{_short(item.started)}  {text}"
+    if isinstance(item, Decision):
+        text = (
+            f"{item.cluster_name}  decision {item.action.value}/{item.reason.value}: {item.detail}"
+        )
+        return {"type": "decision", **decision_row(item)}, f"{_short(item.at)}  {text}"
+    row = {
+        "type": item.kind.value,
+        "at": item.at.isoformat(),
+        "cluster_id": item.cluster_id,
+        "by": item.by,
+        "reason": item.reason,
+    }
+    target = item.cluster_id or "all clusters"
+    why = f": {item.reason}" if item.reason else ""
+    return row, f"{_short(item.at)}  {target}  {item.kind.value} by {item.by or '?'}{why}"
+
+
+def print_history(items: Sequence[HistoryItem], fmt: str, out: TextIO) -> None:
+    for item in items:
+        row, text = _history_row(item)
         out.write((json.dumps(row) if fmt == "json" else text) + "\n")

@@ -114,6 +114,8 @@ def test_pause_resume_and_history(
     assert code == 0
     assert "switchover (controller) in flight" in out
     assert "decision blocked/paused" in out
+    code, out, _ = run(capsys, "history", "--config", str(config))
+    assert "all clusters  pause by cli: quarter close" in out
     code, out, _ = run(capsys, "history", "--config", str(config), "--since", "1h", "-o", "json")
     types = {json.loads(line)["type"] for line in out.splitlines()}
     assert {"switchover", "decision"} <= types
