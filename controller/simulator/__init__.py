@@ -1,0 +1,1 @@
+"""A GaussDB(DWS) API emulator (ASGI): simulated clusters, switchovers, AK/SK and IAM auth, faults."""

@@ -1,0 +1,263 @@
+"""Serving the emulator over TCP with uvicorn: `serve` (the CLI), `BackgroundServer` (tests, benchmarks).
+
+Both bind the socket themselves, so the port is known up front and "address in use" is a plain
+OSError, and neither lets uvicorn touch the host process's logging config or signal handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from controller.clock import Clock, ScaledClock, SystemClock
+from controller.simulator.app import create_app
+from controller.simulator.faults import ConnectionDropped
+from controller.simulator.scenario import (
+    Scenario,
+    ScenarioError,
+    default_scenario_path,
+    load_scenario,
+)
+from controller.simulator.world import Simulator
+
+DEFAULT_PORT = 8088
+#: How long in-flight (e.g. deliberately hanging) requests may delay a stop.
+GRACEFUL_SHUTDOWN_SECONDS = 1
+
+
+class _HideDeliberateDrops(logging.Filter):
+    """uvicorn logs an app exception as an error; a fault's dropped connection is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+_DROP_FILTER = _HideDeliberateDrops()
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The caller decides about signals (serve() handles them, a background thread cannot).
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._on_started()
+
+
+def _uvicorn_server(
+    sim: Simulator, wall_clock: Clock | None, on_started: Callable[[], None]
+) -> _Server:
+    config = uvicorn.Config(
+        create_app(sim, wall_clock=wall_clock),
+        log_level="warning",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    error_log = logging.getLogger("uvicorn.error")
+    if _DROP_FILTER not in error_log.filters:
+        error_log.addFilter(_DROP_FILTER)
+    return _Server(config, on_started)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket; OSError (e.g. address in use) is the caller's to report."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def serve(
+    sim: Simulator,
+    host: str,
+    port: int,
+    *,
+    ready: Callable[[str], None] | None = None,
+    wall_clock: Clock | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT (when run in the main thread) or cancellation; `ready(url)` once up."""
+    sock = _bind(host, port)
+    url = _url(sock)
+    server = _uvicorn_server(sim, wall_clock, lambda: ready(url) if ready else None)
+    loop = asyncio.get_running_loop()
+    handled = threading.current_thread() is threading.main_thread()
+    if handled:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _request_exit, server)
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        sock.close()
+        if handled:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+
+def _request_exit(server: uvicorn.Server) -> None:
+    # A second signal while shutting down skips the graceful wait.
+    server.force_exit = server.should_exit
+    server.should_exit = True
+
+
+class BackgroundServer:
+    """The emulator on `127.0.0.1:<free port>` in a thread with its own event loop; `.url` once started."""
+
+    def __init__(
+        self,
+        sim: Simulator,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        wall_clock: Clock | None = None,
+    ) -> None:
+        self.sim = sim
+        self._sock = _bind(host, port)
+        self.url = _url(self._sock)
+        self._started = threading.Event()
+        self._server = _uvicorn_server(sim, wall_clock, self._started.set)
+        self._thread = threading.Thread(target=self._run, name="dws-emulator", daemon=True)
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._sock]))
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+        finally:
+            self._started.set()
+
+    def start(self, timeout: float = 10.0) -> BackgroundServer:
+        self._thread.start()
+        if not self._started.wait(timeout) or self._error or not self._server.started:
+            self.stop()
+            raise RuntimeError(f"emulator did not start on {self.url}: {self._error!r}")
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dws-rebalancer simulator",
+        description="Run the GaussDB(DWS) API emulator (cluster API + IAM tokens) for demos and tests.",
+    )
+    parser.add_argument("--scenario", type=Path, help="scenario YAML (default: the built-in one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free port)")
+    parser.add_argument("--ak", help="access key to accept (overrides the scenario)")
+    parser.add_argument("--sk", help="secret key to accept (overrides the scenario)")
+    parser.add_argument("--project-id", help="project id to serve (overrides the scenario)")
+    parser.add_argument(
+        "--speed", type=_positive_float, default=1.0, help="run simulated time FACTOR times faster"
+    )
+    return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _announce(url: str, scenario: Scenario, sim: Simulator, speed: float) -> None:
+    lines = [
+        f"DWS emulator listening on {url}",
+        f"  project id : {sim.project_id}",
+        f"  AK / SK    : {sim.ak} / {sim.sk}   (the emulator's own throwaway credentials)",
+        f"  IAM        : POST {url}/v3/auth/tokens",
+    ]
+    lines += [
+        f"  IAM user   : {u.name} / {u.password.get_secret_value()} (domain {u.domain})"
+        for u in scenario.iam_users
+    ]
+    lines.append(f"  clusters   : {len(sim.clusters)}; simulated time x{speed:g}")
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`dws-rebalancer simulator ...`: 0 after SIGTERM/SIGINT, 1 if it cannot listen, 2 on bad input."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the problem (or the help)
+        return int(exc.code or 0)
+    try:
+        scenario = load_scenario(args.scenario or default_scenario_path()).with_overrides(
+            ak=args.ak, sk=args.sk, project_id=args.project_id
+        )
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    start = scenario.start or SystemClock().now()
+    clock = ScaledClock(start, args.speed)
+    sim = scenario.build(clock)
+    try:
+        asyncio.run(
+            serve(
+                sim,
+                args.host,
+                args.port,
+                ready=lambda url: _announce(url, scenario, sim, args.speed),
+            )
+        )
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
