@@ -31,6 +31,7 @@ from controller.model import (
     Decision,
     History,
     Outcome,
+    Reason,
     SwitchoverRecord,
     Trigger,
 )
@@ -93,6 +94,8 @@ class Reconciler:
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self.stopping = False  # set on shutdown: no new POST after this
         self._last_prune: dt.datetime | None = None
+        # What the journal holds per cluster: skip the write transaction when nothing changed.
+        self._journaled = {cid: _decision_key(d) for cid, d in journal.last_decisions().items()}
         for record in self.tracked.values():
             metrics.switchover_started(record)
             log.info(
@@ -407,7 +410,9 @@ class Reconciler:
         view.cluster = cluster
         view.window_open = is_window_open(cluster, self._policy(cluster), decision.at)
         view.history = history
-        changed = self.journal.record_decision(decision)
+        key = _decision_key(decision)
+        changed = self._journaled.get(cluster.id) != key and self.journal.record_decision(decision)
+        self._journaled[cluster.id] = key
         view.decision = decision
         self.metrics.observe_decision(decision)
         policy = self._policy(cluster)
@@ -439,6 +444,10 @@ class Reconciler:
             log.info("cluster_gone", cluster=self.views[gone].cluster.name, cluster_id=gone)
             del self.views[gone]
             self._details.pop(gone, None)
+
+
+def _decision_key(decision: Decision) -> tuple[str, Action, Reason]:
+    return decision.cluster_name, decision.action, decision.reason
 
 
 def _id(record: SwitchoverRecord) -> int:
