@@ -120,7 +120,12 @@ class Reconciler:
         clusters = [await self._with_detail(c, now) for c in clusters]
         self._detect_external(clusters, now, report)
         for record in list(self.tracked.values()):
-            await self._track(record, by_id.get(record.cluster_id), now, report)
+            try:
+                seen = by_id.get(record.cluster_id) or await self._read_tracked(record)
+            except DwsError as exc:  # judged again next time; the deciding must go on
+                log.warning("tracking_read_failed", cluster=record.cluster_name, error=str(exc))
+                continue
+            await self._track(record, seen, now, report)
         recent = self._recent_switchovers(now)
         for cluster in sorted(clusters, key=lambda c: c.name):
             history = self._history(cluster, since, recent, paused, pause.reason)
@@ -162,12 +167,16 @@ class Reconciler:
         """Between full polls: read back only the tracked clusters (one detail call each)."""
         report = CycleReport()
         for record in list(self.tracked.values()):
-            try:
-                cluster: Cluster | None = await self.client.get_cluster(record.cluster_id)
-            except NotFoundError:
-                cluster = None
-            await self._track(record, cluster, now, report)
+            await self._track(record, await self._read_tracked(record), now, report)
         return report
+
+    async def _read_tracked(self, record: SwitchoverRecord) -> Cluster | None:
+        """A tracked cluster's detail; None only when DWS says it is gone (a list entry can be
+        missing because it was unreadable, which must not end the tracking)."""
+        try:
+            return await self.client.get_cluster(record.cluster_id)
+        except NotFoundError:
+            return None
 
     # ---- acting ---------------------------------------------------------------------------
 

@@ -248,3 +248,34 @@ async def test_unreadable_journal_is_kept_and_every_cluster_cools_down(world: Wo
         assert reasons(await world.cycle(parts))["sales"] == (Action.BLOCKED, Reason.COOLDOWN)
     assert world.journal_path.read_bytes().startswith(b"this is not a sqlite database")
     assert world.sim.counts["switchover"] == 0
+
+
+async def test_a_tracked_cluster_missing_from_the_list_is_read_back_not_failed(
+    world: World,
+) -> None:
+    world.sim.add_cluster(id="c1", name="sales", flags={"UNBALANCED"}, switchover_base_seconds=120)
+    async with world.controller(policy={**ALWAYS, "min_unbalanced_duration": "0s"}) as parts:
+        await world.cycle(parts)
+        assert "c1" in parts.reconciler.tracked
+        # One list answer where the tracked cluster's entry is unreadable (no name, no status).
+        body = {
+            "clusters": [
+                {"id": "c1"},
+                {
+                    "id": "c2",
+                    "name": "etl",
+                    "status": "AVAILABLE",
+                    "sub_status": "NORMAL",
+                    "version": "8.2.1.230",
+                },
+            ],
+            "count": 2,
+        }
+        world.sim.faults.inject("list_clusters", "status", status=200, body=body)
+        world.advance(seconds=10)
+        report = await world.cycle(parts)
+        assert not report.finished, "an unreadable entry is not a vanished cluster"
+        assert "c1" in parts.reconciler.tracked
+        world.advance(seconds=120)
+        finished = (await world.cycle(parts)).finished
+        assert [r.outcome for r in finished] == [Outcome.SUCCEEDED]
