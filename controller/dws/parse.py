@@ -1,0 +1,181 @@
+"""Raw DWS JSON → `Cluster` values: tolerant where the API varies, strict where a mistake could be unsafe.
+
+Pure functions, no I/O. Anything that cannot be read safely raises `MalformedResponseError`
+naming the problem; a cluster that cannot be parsed is never returned, so never acted on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+
+from controller.dws.errors import MalformedResponseError
+from controller.model import WEEKDAYS, Cluster, MaintainWindow, Version
+
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: "Wed", "wed", "WEDNESDAY" → "Wed".
+_DAYS = {
+    name: day
+    for day, full in zip(WEEKDAYS, _FULL_DAYS, strict=True)
+    for name in (day.lower(), full)
+}
+
+#: Called with each list entry that was skipped because it could not be parsed.
+SkipHook = Callable[[MalformedResponseError], None]
+
+
+def parse_cluster_list(body: object, *, on_skip: SkipHook | None = None) -> list[Cluster]:
+    """`{"clusters": [...], "count": N}` → clusters; entries that cannot be parsed are skipped.
+
+    One odd entry must not blind the controller to every other cluster, so it is reported
+    through `on_skip` and left out. If *every* entry is unreadable the API has probably changed
+    shape, and that is an error rather than an empty project.
+    """
+    entries = _field(body, "clusters", "list response")
+    if not isinstance(entries, list):
+        raise MalformedResponseError(
+            f"list response: 'clusters' is {_kind(entries)}, expected a list"
+        )
+    clusters: list[Cluster] = []
+    problems: list[MalformedResponseError] = []
+    for index, entry in enumerate(entries):
+        try:
+            clusters.append(parse_cluster(entry))
+        except MalformedResponseError as exc:
+            problem = MalformedResponseError(f"clusters[{index}]: {exc}")
+            problems.append(problem)
+            if on_skip is not None:
+                on_skip(problem)
+    if problems and not clusters:
+        raise MalformedResponseError(
+            f"list response: none of the {len(problems)} clusters could be read; "
+            f"first problem: {problems[0]}"
+        )
+    return clusters
+
+
+def parse_cluster_detail(body: object) -> Cluster:
+    """`{"cluster": {...}}` → the cluster, including its maintenance window."""
+    return parse_cluster(_field(body, "cluster", "detail response"))
+
+
+def parse_cluster(obj: object) -> Cluster:
+    """One cluster object (from a list or a detail response)."""
+    if not isinstance(obj, dict):
+        raise MalformedResponseError(f"a cluster must be a JSON object, got {_kind(obj)}")
+    cluster_id = _required_text(obj, "id", "cluster")
+    where = f"cluster {cluster_id}"
+    raw_version = obj.get("version")
+    return Cluster(
+        id=cluster_id,
+        name=_required_text(obj, "name", where),
+        status=_required_text(obj, "status", where),
+        sub_status=parse_sub_status(obj.get("sub_status"), where),
+        task_status=parse_task_status(obj.get("task_status")),
+        version=_version(raw_version),
+        raw_version="" if raw_version is None else str(raw_version),
+        tags=parse_tags(obj.get("tags"), where),
+        maintain_window=parse_maintain_window(obj.get("maintain_window"), where),
+        updated=None if obj.get("updated") is None else str(obj["updated"]),
+    )
+
+
+def parse_sub_status(value: object, where: str = "cluster") -> frozenset[str]:
+    """`"DEGRADED | unbalanced"` → {"DEGRADED", "UNBALANCED"}; unknown flags are kept."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, str):
+        raise MalformedResponseError(f"{where}: 'sub_status' is {_kind(value)}, expected text")
+    return frozenset(flag.strip().upper() for flag in value.split("|") if flag.strip())
+
+
+def parse_task_status(value: object) -> str | None:
+    """Empty or absent → None (idle); anything else, known or not, is kept (busy)."""
+    if value is None:
+        return None
+    text = str(value).strip().upper()
+    return text or None
+
+
+def parse_tags(value: object, where: str = "cluster") -> dict[str, str]:
+    """`[{"key", "value"}]` (or a plain mapping, or null) → dict.
+
+    Strict on purpose: the opt-out tag lives here, and silently dropping it could make the
+    controller act on a cluster whose owner said no.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = [_tag_pair(item, where) for item in value]
+    else:
+        raise MalformedResponseError(f"{where}: 'tags' is {_kind(value)}, expected a list")
+    if not all(isinstance(k, str) for k, _ in pairs):
+        raise MalformedResponseError(f"{where}: a tag key is not text")
+    return {k: "" if v is None else str(v) for k, v in pairs}
+
+
+def _tag_pair(item: object, where: str) -> tuple[object, object]:
+    if not isinstance(item, dict) or "key" not in item:
+        raise MalformedResponseError(f"{where}: a tag is not a {{key, value}} object")
+    return item["key"], item.get("value")
+
+
+def parse_maintain_window(value: object, where: str = "cluster") -> MaintainWindow | None:
+    """`{"day": "Wed", "start_time": "22:00", "end_time": "02:00"}` → window (times are UTC).
+
+    Absent or all-empty means no window. A half-filled or unreadable one is an error rather
+    than None, because None would let the window guard ignore a window the cluster has.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MalformedResponseError(f"{where}: 'maintain_window' is {_kind(value)}")
+    parts = [value.get(key) for key in ("day", "start_time", "end_time")]
+    if not any(parts):
+        return None
+    day, start, end = parts
+    weekday = _DAYS.get(str(day).strip().lower())
+    if weekday is None:
+        raise MalformedResponseError(f"{where}: maintain_window day {day!r} is not Mon..Sun")
+    return MaintainWindow(day=weekday, start=_time(start, where), end=_time(end, where))
+
+
+def _time(value: object, where: str) -> dt.time:
+    match = _TIME_RE.fullmatch(str(value).strip())
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return dt.time(int(match[1]), int(match[2]))
+    raise MalformedResponseError(f"{where}: maintain_window time {value!r} is not HH:MM")
+
+
+def _version(value: object) -> Version | None:
+    """None when absent or unreadable: the version guard then blocks, nothing else fails."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return Version.parse(value)
+    except ValueError:
+        return None
+
+
+def _field(body: object, key: str, what: str) -> object:
+    if not isinstance(body, dict):
+        raise MalformedResponseError(f"{what}: expected a JSON object, got {_kind(body)}")
+    if key not in body:
+        raise MalformedResponseError(f"{what}: no {key!r} field")
+    return body[key]
+
+
+def _required_text(obj: Mapping[str, object], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        shown = "missing" if value is None else f"{_kind(value)} {value!r}"[:80]
+        raise MalformedResponseError(f"{where}: '{key}' is {shown}, expected non-empty text")
+    return value.strip()
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
