@@ -1,0 +1,181 @@
+{{/* Names, labels, the image reference, the rendered controller configuration and credential wiring. */}}
+
+{{- define "dws-rebalancer.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "dws-rebalancer.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "dws-rebalancer.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
+{{- end }}
+
+{{- define "dws-rebalancer.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "dws-rebalancer.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dws-rebalancer.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "dws-rebalancer.labels" -}}
+helm.sh/chart: {{ include "dws-rebalancer.chart" . }}
+{{ include "dws-rebalancer.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: dws-rebalancer
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "dws-rebalancer.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "dws-rebalancer.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* registry/repository:tag, or registry/repository@digest when a digest is pinned. */}}
+{{- define "dws-rebalancer.image" -}}
+{{- $registry := .Values.global.imageRegistry | default .Values.image.registry }}
+{{- $repository := .Values.image.repository }}
+{{- if $registry }}
+{{- $repository = printf "%s/%s" $registry $repository }}
+{{- end }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{- define "dws-rebalancer.imagePullSecrets" -}}
+{{- $secrets := concat (.Values.global.imagePullSecrets | default list) .Values.imagePullSecrets }}
+{{- with $secrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{- define "dws-rebalancer.configDir" -}}/etc/dws-rebalancer{{- end }}
+{{- define "dws-rebalancer.journalDir" -}}/var/lib/dws-rebalancer{{- end }}
+
+{{/* The DWS endpoint: config.endpoint, or the Huawei Cloud endpoint of config.region. */}}
+{{- define "dws-rebalancer.endpoint" -}}
+{{- .Values.config.endpoint | default (printf "https://dws.%s.myhuaweicloud.com" .Values.config.region) }}
+{{- end }}
+
+{{- define "dws-rebalancer.iamEndpoint" -}}
+{{- .Values.auth.iamEndpoint | default (printf "https://iam.%s.myhuaweicloud.com" .Values.config.region) }}
+{{- end }}
+
+{{/*
+The controller's config file. Keys the chart owns (listen address, journal path) are set here so they
+always agree with the container port and the volume; credentials never appear in it.
+*/}}
+{{- define "dws-rebalancer.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- $_ := set $config "endpoint" (include "dws-rebalancer.endpoint" .) }}
+{{- $_ = set $config "project_id" (required "config.project_id is required: the project id (Huawei Cloud console → My Credentials → Projects) of the region holding the DWS clusters" .Values.config.project_id) }}
+{{- $_ = set $config "listen" (printf "0.0.0.0:%d" (int .Values.containerPort)) }}
+{{- $_ = set $config "journal_path" (printf "%s/journal.db" (include "dws-rebalancer.journalDir" .)) }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* Credential name (auth.* value) → the controller's environment variable suffix. */}}
+{{- define "dws-rebalancer.credentialEnvNames" -}}
+ak: AK
+sk: SK
+securityToken: SECURITY_TOKEN
+token: TOKEN
+username: USERNAME
+password: PASSWORD
+domain: DOMAIN
+{{- end }}
+
+{{- define "dws-rebalancer.secretName" -}}
+{{- .Values.auth.existingSecret | default (include "dws-rebalancer.fullname" .) }}
+{{- end }}
+
+{{/* Fails the render unless exactly one complete way to authenticate is configured. */}}
+{{- define "dws-rebalancer.validateAuth" -}}
+{{- $auth := .Values.auth }}
+{{- if $auth.existingSecret }}
+{{- $mapped := list }}
+{{- range $name, $key := $auth.secretKeys }}{{ if $key }}{{ $mapped = append $mapped $name }}{{ end }}{{ end }}
+{{- if not $mapped }}
+{{- fail "auth.secretKeys maps no credential: name the keys of auth.existingSecret, e.g. auth.secretKeys.ak=ak and auth.secretKeys.sk=sk" }}
+{{- end }}
+{{- else }}
+{{- $methods := list }}
+{{- if and $auth.ak $auth.sk }}{{ $methods = append $methods "auth.ak/auth.sk" }}{{ end }}
+{{- if $auth.token }}{{ $methods = append $methods "auth.token" }}{{ end }}
+{{- if and $auth.username $auth.password $auth.domain }}{{ $methods = append $methods "auth.username/auth.password/auth.domain" }}{{ end }}
+{{- if not $methods }}
+{{- fail "no credentials: set auth.existingSecret (a Secret with keys ak and sk), or auth.ak and auth.sk, or auth.token, or auth.username, auth.password and auth.domain" }}
+{{- end }}
+{{- if gt (len $methods) 1 }}
+{{- fail (printf "more than one authentication method configured: %s; keep one" (join ", " $methods)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* DWS_REBALANCER_AUTH__* variables, each read from the Secret; only credentials that are set. */}}
+{{- define "dws-rebalancer.credentialEnv" -}}
+{{- $secret := include "dws-rebalancer.secretName" . }}
+{{- range $name, $suffix := include "dws-rebalancer.credentialEnvNames" . | fromYaml }}
+{{- $key := "" }}
+{{- if $.Values.auth.existingSecret }}
+{{- $key = index $.Values.auth.secretKeys $name }}
+{{- else if index $.Values.auth $name }}
+{{- $key = $name }}
+{{- end }}
+{{- if $key }}
+- name: DWS_REBALANCER_AUTH__{{ $suffix }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- with .Values.auth.iamEndpoint }}
+- name: DWS_REBALANCER_AUTH__IAM_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* TCP ports of the DWS and IAM endpoints, for the NetworkPolicy. */}}
+{{- define "dws-rebalancer.apiPorts" -}}
+{{- $ports := list }}
+{{- range list (include "dws-rebalancer.endpoint" .) (include "dws-rebalancer.iamEndpoint" .) }}
+{{- $url := urlParse . }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- $ports = append $ports (last $hostPort | int) }}
+{{- else }}
+{{- $ports = append $ports (ternary 80 443 (eq $url.scheme "http")) }}
+{{- end }}
+{{- end }}
+{{- toJson (uniq $ports) }}
+{{- end }}
+
+{{/* The test pod's own name label keeps it out of the Service's and the StatefulSet's selectors. */}}
+{{- define "dws-rebalancer.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "dws-rebalancer.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
+{{- end }}
