@@ -162,7 +162,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _secret_values(settings: Settings) -> list[str]:
     auth = settings.auth
     secrets = [auth.sk, auth.security_token, auth.token, auth.password]
-    return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+    values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+    return [*values, *([auth.ak] if auth.ak else [])]  # the AK identifies the account: masked too
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import structlog
-
 from controller.bootstrap import assemble
 from controller.clock import Clock, SystemClock
 from controller.model import Decision, SwitchoverRecord
@@ -14,8 +12,6 @@ from controller.runner import Runner, stop_on_signals
 from controller.server import HttpServer, create_app
 from controller.settings import Settings
 from controller.status import ControllerStatus
-
-log = structlog.get_logger("controller.service")
 
 
 async def serve_controller(
@@ -46,7 +42,6 @@ async def serve_controller(
             settings.listen_port,
         )
         await server.start()
-        log.info("http_listening", address=f"{settings.listen_host}:{server.port}")
         if on_ready is not None:
             on_ready(runner, server)
         try:

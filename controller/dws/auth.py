@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from controller.clock import Clock, SystemClock
 from controller.dws import signing
 from controller.dws.errors import AuthenticationError, error_from_response
+from controller.logs import register_secrets
 from controller.settings import ConfigError, Settings
 
 #: Request extension naming the DWS/IAM operation; the client's metering and error mapping read it.
@@ -201,6 +202,7 @@ class IamPasswordAuth(httpx.Auth):
                 operation=IAM_OPERATION,
                 error_msg="IAM answered without an X-Subject-Token header and token.expires_at",
             )
+        register_secrets(value)  # a token obtained at runtime is masked in every log line too
         now = self._clock.now()
         # A short-lived token is refreshed half-way through rather than on every request.
         margin = min(self._margin, (expires - now) / 2)

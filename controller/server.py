@@ -1,0 +1,198 @@
+"""The read-only HTTP side: /metrics, /healthz, /readyz, /status, served in the controller's loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import socket
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from enum import Enum
+from typing import Any, Protocol
+
+import uvicorn
+from prometheus_client.exposition import choose_encoder
+
+from controller.logs import get_logger, scrub
+from controller.metrics import Metrics
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = get_logger(__name__)
+
+_TEXT = b"text/plain; charset=utf-8"
+_JSON = b"application/json"
+
+
+class StatusSource(Protocol):
+    """What the loop tells the HTTP side; each call returns a snapshot and must not block."""
+
+    def health(self) -> tuple[bool, str]:
+        """Alive: the loop's heartbeat is younger than 3 poll intervals."""
+        ...
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready: the configuration is valid and the last cycle reached DWS."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """Per cluster: observed state, last decision, reason, detail, next eligible time, ..."""
+        ...
+
+
+def create_app(metrics: Metrics, source: StatusSource) -> ASGIApp:
+    """A read-only ASGI app; no framework, four routes."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # served with lifespan="off"; nothing else is spoken here
+        path, method = scope["path"], scope["method"]
+        if path != "/metrics" and path not in _ROUTES:
+            await _respond(send, 404, _TEXT, b"not found\n")
+        elif method != "GET":
+            await _respond(send, 405, _TEXT, b"method not allowed\n", [(b"allow", b"GET")])
+        elif path == "/metrics":
+            encoder, content_type = choose_encoder(_header(scope, b"accept"))
+            await _respond(send, 200, content_type.encode(), encoder(metrics.registry))
+        else:
+            status, media_type, body = _ROUTES[path](source)
+            await _respond(send, status, media_type, scrub(body).encode())
+
+    return app
+
+
+def _probe(check: Callable[[], tuple[bool, str]]) -> tuple[int, bytes, str]:
+    try:
+        ok, message = check()
+    except Exception:  # a probe that cannot answer is a failing probe, not a crashed server
+        log.exception("probe_failed")
+        return 503, _TEXT, "check failed; see the controller log\n"
+    return (200 if ok else 503), _TEXT, message.rstrip("\n") + "\n"
+
+
+def _status(source: StatusSource) -> tuple[int, bytes, str]:
+    try:
+        body = json.dumps(source.status(), default=_json_default, sort_keys=True)
+    except Exception:
+        log.exception("status_snapshot_failed")
+        return 500, _TEXT, "status unavailable; see the controller log\n"
+    return 200, _JSON, body + "\n"
+
+
+#: The routes answered from the status source; /metrics is answered from the registry.
+_ROUTES: dict[str, Callable[[StatusSource], tuple[int, bytes, str]]] = {
+    "/healthz": lambda source: _probe(source.health),
+    "/readyz": lambda source: _probe(source.ready),
+    "/status": _status,
+}
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    content_type: bytes,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the controller's runner and says when it
+    listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.listening.set()
+
+
+class HttpServer:
+    """Serves an ASGI app inside the running asyncio loop until `stop()`."""
+
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+        self.host = host.strip("[]")  # "[::]:9108" names an IPv6 host
+        self.port = port
+        self._server = _EmbeddedServer(
+            uvicorn.Config(
+                app,
+                lifespan="off",
+                log_config=None,  # our logging set-up already routes uvicorn's loggers
+                access_log=False,  # a scrape every few seconds is not news
+                server_header=False,
+                timeout_graceful_shutdown=5,
+            )
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Bind and start serving; returns once the socket listens. OSError names the address."""
+        sock = self._bind()
+        self.port = sock.getsockname()[1]
+        task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        listening = asyncio.create_task(self._server.listening.wait())
+        await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
+        if not listening.done():
+            listening.cancel()
+            sock.close()
+            task.result()  # re-raises why it stopped
+            raise RuntimeError(f"HTTP server on {self.host}:{self.port} stopped while starting")
+        self._task = task
+        log.info("http_server_started", host=self.host, port=self.port)
+
+    def _bind(self) -> socket.socket:
+        try:
+            family = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)[0][0]
+            return socket.create_server((self.host, self.port), family=family)
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from None
+
+    async def stop(self) -> None:
+        """Finish in-flight requests, close the socket and return."""
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        task, self._task = self._task, None
+        await task
+        log.info("http_server_stopped", host=self.host, port=self.port)

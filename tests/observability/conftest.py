@@ -1,0 +1,108 @@
+"""Fixtures: a metrics target driven through a scenario, and a real Prometheus scraping it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from live import LiveController
+from obskit import SCENARIO_EXPECTATIONS, BackgroundServer, StaticStatus, SyntheticController
+from prom import PROMETHEUS, PromError, Prometheus
+
+from controller.metrics import Metrics
+from controller.server import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "charts/dws-rebalancer/rules/dws-rebalancer.rules.yaml"
+DASHBOARD = ROOT / "charts/dws-rebalancer/dashboards/dws-rebalancer.json"
+
+
+@dataclass(frozen=True)
+class MetricsTarget:
+    """What Prometheus scrapes (host:port), how to play the scenario, and what it should show."""
+
+    address: str
+    run_scenario: Callable[[Prometheus], None]
+    #: alert name -> the clusters it must fire for once the scenario ran
+    alerts: Mapping[str, set[str]]
+    #: a cluster whose switchover succeeded: no alert may name it
+    quiet_cluster: str
+    logs: Callable[[], str] = lambda: ""
+
+
+@dataclass(frozen=True)
+class ScenarioWindow:
+    """Unix times bracketing the scenario, for range queries."""
+
+    start: float
+    end: float
+
+
+def _synthetic_run(metrics: Metrics) -> Callable[[Prometheus], None]:
+    def run(prom: Prometheus) -> None:
+        # After each cycle, wait until Prometheus has scraped it: every event lands in its own
+        # scrape, so rate()/increase() see each one, whatever the machine's speed.
+        SyntheticController(metrics).run(
+            lambda n: prom.wait_for(f"dws_rebalancer_cycle_duration_seconds_count == {n}")
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session", params=["synthetic", "controller"])
+def metrics_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MetricsTarget]:
+    """`synthetic`: a Metrics behind the real HttpServer, driven exactly (incl. a 420 s
+    interruption and an open breaker). `controller`: `dws-rebalancer run` against the emulator."""
+    if request.param == "synthetic":
+        metrics = Metrics()
+        with BackgroundServer(create_app(metrics, StaticStatus())) as server:
+            yield MetricsTarget(
+                server.address,
+                _synthetic_run(metrics),
+                alerts={
+                    "DwsRebalancerSwitchoverFailed": {"dws-c"},
+                    "DwsRebalancerLongInterruption": {"dws-c"},
+                },
+                quiet_cluster="dws-a",
+            )
+        return
+    live = LiveController(tmp_path_factory.mktemp("controller"))
+    try:
+        yield MetricsTarget(
+            live.address,
+            live.run,
+            alerts={"DwsRebalancerSwitchoverFailed": {"dws-bad"}},
+            quiet_cluster="dws-ok",
+            logs=live.logs,
+        )
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus(
+    metrics_target: MetricsTarget, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Prometheus]:
+    if PROMETHEUS is None:
+        pytest.skip("prometheus is not installed (.ci/run installs Debian's package)")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    with Prometheus(workdir, [metrics_target.address], rule_files=[RULES]) as prom:
+        yield prom
+
+
+@pytest.fixture(scope="session")
+def scenario(prometheus: Prometheus, metrics_target: MetricsTarget) -> ScenarioWindow:
+    """The scenario, played once per session; every expectation holds when this returns."""
+    start = time.time()
+    try:
+        metrics_target.run_scenario(prometheus)
+        for expr in SCENARIO_EXPECTATIONS:
+            prometheus.wait_for(expr, timeout=60)
+    except PromError as exc:
+        raise PromError(f"{exc}\n{metrics_target.logs()}") from None
+    return ScenarioWindow(start=start - 5, end=time.time() + 1)
