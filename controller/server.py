@@ -128,13 +128,15 @@ async def _respond(
     await send({"type": "http.response.body", "body": body})
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the controller's runner and says when it
-    listens."""
+class EmbeddedServer(uvicorn.Server):
+    """uvicorn that leaves signal handling to its owner and calls `on_started` once it listens.
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    Shared with the emulator's server, which runs the same way in a thread of its own.
+    """
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
         super().__init__(config)
-        self.listening = asyncio.Event()
+        self._on_started = on_started
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -143,7 +145,16 @@ class _EmbeddedServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
-            self.listening.set()
+            self._on_started()
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket (IPv4 or IPv6 by the host); OSError names the address."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 class HttpServer:
@@ -152,7 +163,8 @@ class HttpServer:
     def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         self.host = host.strip("[]")  # "[::]:9108" names an IPv6 host
         self.port = port
-        self._server = _EmbeddedServer(
+        self._listening = asyncio.Event()
+        self._server = EmbeddedServer(
             uvicorn.Config(
                 app,
                 lifespan="off",
@@ -160,16 +172,17 @@ class HttpServer:
                 access_log=False,  # a scrape every few seconds is not news
                 server_header=False,
                 timeout_graceful_shutdown=5,
-            )
+            ),
+            on_started=self._listening.set,
         )
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Bind and start serving; returns once the socket listens. OSError names the address."""
-        sock = self._bind()
+        sock = listen_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        listening = asyncio.create_task(self._server.listening.wait())
+        listening = asyncio.create_task(self._listening.wait())
         await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
         if not listening.done():
             listening.cancel()
@@ -178,15 +191,6 @@ class HttpServer:
             raise RuntimeError(f"HTTP server on {self.host}:{self.port} stopped while starting")
         self._task = task
         log.info("http_server_started", host=self.host, port=self.port)
-
-    def _bind(self) -> socket.socket:
-        try:
-            family = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)[0][0]
-            return socket.create_server((self.host, self.port), family=family)
-        except OSError as exc:
-            raise OSError(
-                exc.errno, f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
-            ) from None
 
     async def stop(self) -> None:
         """Finish in-flight requests, close the socket and return."""

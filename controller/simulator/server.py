@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 
 from controller.clock import Clock, ScaledClock, SystemClock
+from controller.server import EmbeddedServer, listen_socket
 from controller.simulator.app import create_app
 from controller.simulator.faults import ConnectionDropped
 from controller.simulator.scenario import (
@@ -46,25 +46,9 @@ class _HideDeliberateDrops(logging.Filter):
 _DROP_FILTER = _HideDeliberateDrops()
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_started = on_started
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The caller decides about signals (serve() handles them, a background thread cannot).
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self._on_started()
-
-
 def _uvicorn_server(
     sim: Simulator, wall_clock: Clock | None, on_started: Callable[[], None]
-) -> _Server:
+) -> EmbeddedServer:
     config = uvicorn.Config(
         create_app(sim, wall_clock=wall_clock),
         log_level="warning",
@@ -77,21 +61,7 @@ def _uvicorn_server(
     error_log = logging.getLogger("uvicorn.error")
     if _DROP_FILTER not in error_log.filters:
         error_log.addFilter(_DROP_FILTER)
-    return _Server(config, on_started)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket; OSError (e.g. address in use) is the caller's to report."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    return EmbeddedServer(config, on_started)
 
 
 def _url(sock: socket.socket) -> str:
@@ -108,7 +78,7 @@ async def serve(
     wall_clock: Clock | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT (when run in the main thread) or cancellation; `ready(url)` once up."""
-    sock = _bind(host, port)
+    sock = listen_socket(host, port)
     url = _url(sock)
     server = _uvicorn_server(sim, wall_clock, lambda: ready(url) if ready else None)
     loop = asyncio.get_running_loop()
@@ -143,7 +113,7 @@ class BackgroundServer:
         wall_clock: Clock | None = None,
     ) -> None:
         self.sim = sim
-        self._sock = _bind(host, port)
+        self._sock = listen_socket(host, port)
         self.url = _url(self._sock)
         self._started = threading.Event()
         self._server = _uvicorn_server(sim, wall_clock, self._started.set)
@@ -251,10 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     except OSError as exc:
-        print(
-            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
+        print(f"error: {exc.strerror or exc}", file=sys.stderr)
         return 1
     return 0
 
