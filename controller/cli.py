@@ -263,7 +263,7 @@ async def _switchover(settings: Settings, args: argparse.Namespace) -> int:
         if decision.action is not Action.SWITCHOVER:
             return 1
         parts.journal.record_decision(decision)
-        record = await parts.reconciler.switchover(view.cluster, Trigger.MANUAL, now)
+        record = await parts.reconciler.switchovers.trigger(view.cluster, Trigger.MANUAL, now)
         print(
             f"{record.cluster_name}: switchover {'accepted' if record.confirmed else 'sent'}"
             f"{'' if record.outcome is None else f', {record.outcome}: {record.error}'}"

@@ -1,7 +1,7 @@
 """One reconcile cycle: observe the project, decide per cluster, act, track, and record it all.
 
-I/O lives at the edges (DWS client, journal, metrics, log); deciding is `controller.decide`,
-judging a running switchover is `controller.tracker`. `now` is always passed in.
+I/O lives at the edges (DWS client, journal, metrics, log); deciding is `controller.decide`, a
+switchover's POST and tracking are `controller.switchovers`. `now` is always passed in.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 
-from controller import tracker
 from controller.decide import decide
 from controller.dws.client import DwsClient
 from controller.dws.errors import (
-    BadRequestError,
     DwsError,
-    NotFoundError,
-    PermissionDeniedError,
 )
 from controller.guards.timewindow import is_window_open
 from controller.journal import Journal
@@ -30,17 +26,15 @@ from controller.model import (
     Cluster,
     Decision,
     History,
-    Outcome,
     Reason,
     SwitchoverRecord,
     Trigger,
 )
 from controller.settings import EffectivePolicy, Settings
+from controller.switchovers import Switchovers
 
 log = structlog.get_logger("controller.reconcile")
 
-#: How long DWS may take to show the task of an accepted POST before silence means "not started".
-CONFIRM_GRACE_MIN = dt.timedelta(seconds=30)
 #: Maintenance windows change rarely: fetch a cluster's detail at most this often.
 DETAIL_TTL = dt.timedelta(hours=1)
 PRUNE_EVERY = dt.timedelta(days=1)
@@ -85,31 +79,23 @@ class Reconciler:
         self.metrics = metrics
         self.caution_since = caution_since
         self.on_decision = on_decision
-        self.on_switchover = on_switchover  # called when a switchover starts and when it ends
         self.views: dict[str, ClusterView] = {}
-        self.forbidden: dict[str, str] = {}  # cluster id → 403 message, until restart
-        self.tracked: dict[str, SwitchoverRecord] = {r.cluster_id: r for r in journal.in_flight()}
-        self._abandoned: set[str] = set()  # timed out but still switching: not a new external one
+        self.switchovers = Switchovers(settings, client, journal, metrics, on_switchover)
         self._details: dict[str, tuple[dt.datetime, Cluster]] = {}
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self.stopping = False  # set on shutdown: no new POST after this
         self._last_prune: dt.datetime | None = None
         # What the journal holds per cluster: skip the write transaction when nothing changed.
         self._journaled = {cid: _decision_key(d) for cid, d in journal.last_decisions().items()}
-        for record in self.tracked.values():
-            metrics.switchover_started(record)
-            log.info(
-                "switchover_resumed",
-                cluster=record.cluster_name,
-                cluster_id=record.cluster_id,
-                trigger=record.trigger.value,
-                started=record.started.isoformat(),
-            )
+
+    @property
+    def tracked(self) -> dict[str, SwitchoverRecord]:
+        return self.switchovers.tracked
 
     # ---- the cycle -----------------------------------------------------------------------
 
-    async def reconcile_once(self, now: dt.datetime, *, act: bool = True) -> CycleReport:
-        """Observe every cluster with one list call, track, decide, and (if `act`) switch over."""
+    async def reconcile_once(self, now: dt.datetime) -> CycleReport:
+        """Observe every cluster with one list call, track, decide, and switch over."""
         report = CycleReport()
         clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
         by_id = {c.id: c for c in clusters}
@@ -118,14 +104,8 @@ class Reconciler:
         self.metrics.set_paused(paused)
         since = self._update_unbalanced_since(clusters, now)
         clusters = [await self._with_detail(c, now) for c in clusters]
-        self._detect_external(clusters, now, report)
-        for record in list(self.tracked.values()):
-            try:
-                seen = by_id.get(record.cluster_id) or await self._read_tracked(record)
-            except DwsError as exc:  # judged again next time; the deciding must go on
-                log.warning("tracking_read_failed", cluster=record.cluster_name, error=str(exc))
-                continue
-            await self._track(record, seen, now, report)
+        report.started += self.switchovers.detect_external(clusters, now)
+        report.finished += await self.switchovers.follow(now, by_id)
         recent = self._recent_switchovers(now)
         for cluster in sorted(clusters, key=lambda c: c.name):
             history = self._history(cluster, since, recent, paused, pause.reason)
@@ -133,8 +113,9 @@ class Reconciler:
                 cluster, history, self._policy(cluster), now, dry_run=self.settings.dry_run
             )
             self._record_decision(cluster, decision, history, report)
-            if act and decision.action is Action.SWITCHOVER and not self.stopping:
-                await self._switchover(cluster, Trigger.CONTROLLER, now, report)
+            if decision.action is Action.SWITCHOVER and not self.stopping:
+                record = await self.switchovers.trigger(cluster, Trigger.CONTROLLER, now)
+                (report.started if record.in_flight else report.finished).append(record)
         self._forget_vanished(by_id)
         self._prune(now)
         self.metrics.observe_clusters(
@@ -165,175 +146,7 @@ class Reconciler:
 
     async def track_once(self, now: dt.datetime) -> CycleReport:
         """Between full polls: read back only the tracked clusters (one detail call each)."""
-        report = CycleReport()
-        for record in list(self.tracked.values()):
-            await self._track(record, await self._read_tracked(record), now, report)
-        return report
-
-    async def _read_tracked(self, record: SwitchoverRecord) -> Cluster | None:
-        """A tracked cluster's detail; None only when DWS says it is gone (a list entry can be
-        missing because it was unreadable, which must not end the tracking)."""
-        try:
-            return await self.client.get_cluster(record.cluster_id)
-        except NotFoundError:
-            return None
-
-    # ---- acting ---------------------------------------------------------------------------
-
-    async def switchover(
-        self, cluster: Cluster, trigger: Trigger, now: dt.datetime
-    ) -> SwitchoverRecord:
-        """Trigger one switchover (used by the cycle and by the manual `switchover` command)."""
-        report = CycleReport()
-        return await self._switchover(cluster, trigger, now, report)
-
-    async def _switchover(
-        self, cluster: Cluster, trigger: Trigger, now: dt.datetime, report: CycleReport
-    ) -> SwitchoverRecord:
-        # Durable before the POST: a crash after sending must find this row and not send again.
-        record = self.journal.begin_switchover(
-            SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False)
-        )
-        log.info(
-            "switchover_requested",
-            cluster=cluster.name,
-            cluster_id=cluster.id,
-            trigger=trigger.value,
-        )
-        try:
-            ack = await self.client.switchover(cluster.id)
-        except DwsError as exc:
-            return self._refused(record, exc, now, report)
-        if ack.accepted:
-            self.journal.confirm_switchover(_id(record), at=now)
-            record = replace(record, confirmed=True)
-        else:
-            log.warning("switchover_outcome_unknown", cluster=cluster.name, detail=ack.detail)
-            record = await self._read_back(record, now)
-        self.tracked[cluster.id] = record
-        self._started(record, report)
-        return record
-
-    async def _read_back(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
-        """After an ambiguous POST: DWS showing the task means accepted. Never POST again."""
-        try:
-            cluster = await self.client.get_cluster(record.cluster_id)
-        except DwsError as exc:
-            log.warning("switchover_read_back_failed", cluster=record.cluster_name, error=str(exc))
-            return record  # stays unconfirmed; tracking decides within the grace period
-        if cluster.switching:
-            self.journal.confirm_switchover(_id(record), at=now)
-            log.info("switchover_confirmed", cluster=record.cluster_name)
-            return replace(record, confirmed=True)
-        return record
-
-    def _refused(
-        self, record: SwitchoverRecord, exc: DwsError, now: dt.datetime, report: CycleReport
-    ) -> SwitchoverRecord:
-        """A definite refusal: nothing runs on DWS. Recorded as `rejected` (no cooldown, no budget)."""
-        if isinstance(exc, PermissionDeniedError):
-            self.forbidden[record.cluster_id] = str(exc)
-            log.error(
-                "switchover_forbidden",
-                cluster=record.cluster_name,
-                error=str(exc),
-                hint="grant dws:cluster:switchover; no further attempts until restart",
-            )
-        elif isinstance(exc, BadRequestError) and exc.state_conflict:
-            log.warning("switchover_rejected", cluster=record.cluster_name, error=str(exc))
-        else:
-            log.warning(
-                "switchover_not_sent",
-                cluster=record.cluster_name,
-                error=str(exc),
-                error_type=type(exc).__name__,
-            )
-        finished = self.journal.finish_switchover(
-            _id(record),
-            ended=now,
-            outcome=Outcome.REJECTED,
-            interruption_seconds=None,
-            error=str(exc),
-        )
-        self._finished(finished, report)
-        return finished
-
-    # ---- tracking -------------------------------------------------------------------------
-
-    def _detect_external(
-        self, clusters: list[Cluster], now: dt.datetime, report: CycleReport
-    ) -> None:
-        for cluster in clusters:
-            if not cluster.switching:
-                self._abandoned.discard(cluster.id)
-                continue
-            if cluster.id in self.tracked or cluster.id in self._abandoned:
-                continue
-            # Another process of ours (a manual `switchover` command) may have journaled it.
-            ours = {r.cluster_id: r for r in self.journal.in_flight()}
-            if cluster.id in ours:
-                record = ours[cluster.id]
-                log.info("switchover_adopted", cluster=cluster.name, trigger=record.trigger.value)
-            else:
-                record = self.journal.begin_switchover(
-                    SwitchoverRecord(cluster.id, cluster.name, Trigger.EXTERNAL, started=now)
-                )
-                log.warning(
-                    "external_switchover_detected", cluster=cluster.name, cluster_id=cluster.id
-                )
-            self.tracked[cluster.id] = record
-            self._started(record, report)
-
-    async def _track(
-        self,
-        record: SwitchoverRecord,
-        cluster: Cluster | None,
-        now: dt.datetime,
-        report: CycleReport,
-    ) -> None:
-        grace = max(CONFIRM_GRACE_MIN, 3 * self.settings.tracking_interval)
-        step = tracker.assess(
-            record, cluster, now, timeout=self.settings.switchover_timeout, confirm_grace=grace
-        )
-        if isinstance(step, tracker.Running):
-            if step.confirm:
-                self.journal.confirm_switchover(_id(record), at=now)
-                self.tracked[record.cluster_id] = replace(record, confirmed=True)
-            return
-        finished = self.journal.finish_switchover(
-            _id(record),
-            ended=step.ended,
-            outcome=step.outcome,
-            interruption_seconds=step.interruption_seconds,
-            error=step.error,
-        )
-        del self.tracked[record.cluster_id]
-        if step.outcome is Outcome.TIMED_OUT:
-            self._abandoned.add(record.cluster_id)
-        self._finished(finished, report)
-        event = "switchover_succeeded" if step.outcome is Outcome.SUCCEEDED else "switchover_ended"
-        log_fn = log.info if step.outcome is Outcome.SUCCEEDED else log.error
-        log_fn(
-            event,
-            cluster=finished.cluster_name,
-            cluster_id=finished.cluster_id,
-            trigger=finished.trigger.value,
-            outcome=step.outcome.value,
-            interruption_seconds=step.interruption_seconds,
-            error=step.error,
-        )
-
-    def _started(self, record: SwitchoverRecord, report: CycleReport) -> None:
-        self.metrics.switchover_started(record)
-        report.started.append(record)
-        if self.on_switchover is not None:
-            self.on_switchover(record)
-
-    def _finished(self, record: SwitchoverRecord, report: CycleReport) -> None:
-        self.metrics.switchover_finished(record)
-        report.finished.append(record)
-        if self.on_switchover is not None:
-            self.on_switchover(record)
+        return CycleReport(finished=await self.switchovers.follow(now))
 
     # ---- history and bookkeeping -----------------------------------------------------------
 
@@ -405,7 +218,7 @@ class Reconciler:
             switchovers=tuple(recent.get(cluster.id, ())),
             unbalanced_since=since.get(cluster.id),
             consecutive_failures=self.journal.consecutive_failures(cluster.id),
-            forbidden=self.forbidden.get(cluster.id),
+            forbidden=self.switchovers.forbidden.get(cluster.id),
             caution_since=self.caution_since,
             paused=paused,
             pause_reason=pause_reason,
@@ -457,9 +270,3 @@ class Reconciler:
 
 def _decision_key(decision: Decision) -> tuple[str, Action, Reason]:
     return decision.cluster_name, decision.action, decision.reason
-
-
-def _id(record: SwitchoverRecord) -> int:
-    if record.id is None:  # the journal always assigns one; this guards against misuse
-        raise ValueError("switchover record has no journal id")
-    return record.id

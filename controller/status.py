@@ -100,5 +100,5 @@ class ControllerStatus:
                 "consecutive_failures": failures,
                 "limit": policy.failure_limit,
             },
-            "forbidden": rec.forbidden.get(cluster.id),
+            "forbidden": rec.switchovers.forbidden.get(cluster.id),
         }
