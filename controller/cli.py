@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from controller import __version__
 from controller.bootstrap import assemble
 from controller.clock import SystemClock
+from controller.config_types import parse_duration
 from controller.dws.errors import DwsError
 from controller.journal import Journal, JournalError
 from controller.logs import configure_logging, register_secrets
@@ -43,8 +44,6 @@ def _iso_time(text: str) -> dt.datetime:
 
 def _since(text: str) -> dt.datetime:
     """An ISO time, or a duration back from now (`24h`, `7d`)."""
-    from controller.settings import parse_duration
-
     try:
         return dt.datetime.now(dt.UTC) - parse_duration(text)
     except ValueError:

@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from controller.clock import Clock
+from controller.config_types import format_duration
 from controller.dws.errors import (
     AuthenticationError,
     DwsApiError,
@@ -27,7 +28,6 @@ from controller.dws.errors import (
 from controller.journal import JournalError
 from controller.metrics import Metrics
 from controller.reconcile import Reconciler
-from controller.settings import format_duration
 
 log = structlog.get_logger("controller.runner")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.settings import ConfigError, load_settings, parse_duration
+from controller.config_types import parse_duration
+from controller.settings import ConfigError, load_settings
 
 MINIMAL = """
 endpoint: https://dws.cn-north-4.myhuaweicloud.com

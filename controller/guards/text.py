@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from controller.settings import format_duration
+from controller.config_types import format_duration
 
 
 def utc_text(instant: dt.datetime) -> str:

@@ -27,8 +27,9 @@ from pydantic import (
 )
 
 from controller.clock import Clock
+from controller.config_types import parse_duration
 from controller.model import WEEKDAYS
-from controller.settings import describe_validation_error, parse_duration
+from controller.settings import describe_validation_error
 from controller.simulator.faults import Fault, validate
 from controller.simulator.world import OUTCOMES, Simulator, SimulatorError, parse_flags
 
