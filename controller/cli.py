@@ -188,9 +188,10 @@ async def _wait_for_tracking(
     while reconciler.tracked:
         await asyncio.sleep(settings.tracking_interval.total_seconds())
         for record in (await reconciler.track_once(clock.now())).finished:
+            took = record.interruption_seconds
             out.write(
-                f"{record.cluster_name}: switchover {record.outcome} "
-                f"(interruption {record.interruption_seconds}s)\n"
+                f"{record.cluster_name}: switchover {record.outcome} (interruption "
+                f"{'unknown' if took is None else f'{took:.1f}s'})\n"
             )
 
 

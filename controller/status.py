@@ -74,6 +74,8 @@ class ControllerStatus:
             "dry_run": rec.settings.dry_run,
             "last_cycle_success": _iso(self.runner.last_success),
             "last_error": self.runner.last_error,
+            # Set when the journal could not be read at start: every cluster is cooling down.
+            "journal_unreadable_since": _iso(rec.caution_since),
             "clusters": [
                 self._cluster(view)
                 for view in sorted(rec.views.values(), key=lambda v: v.cluster.name)

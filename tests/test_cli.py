@@ -78,6 +78,32 @@ def test_once_json_then_once_again_does_not_switch_twice(
     assert SK not in out
 
 
+def test_once_wait_tracks_the_switchover_to_its_end(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim.add_cluster(id="c-fast", name="fast", flags={"UNBALANCED"}, switchover_base_seconds=1)
+    with BackgroundServer(sim) as server:
+        path = tmp_path / "config.yaml"
+        path.write_text(
+            f"""
+endpoint: {server.url}
+project_id: {PROJECT}
+auth: {{ak: {AK}, sk: {SK}}}
+journal_path: {tmp_path / "journal.db"}
+tracking_interval: 0.2s
+clusters: {{include: [fast]}}
+policy: {{windows: [], use_maintenance_window: false, min_unbalanced_duration: 0s}}
+"""
+        )
+        code, out, err = run(capsys, "once", "--config", str(path), "--wait")
+    assert code == 0, err
+    assert "fast: switchover succeeded (interruption" in out
+    with Journal.open(tmp_path / "journal.db", now=dt.datetime.now(dt.UTC)) as journal:
+        [record] = journal.switchovers()
+    assert record.outcome is not None
+    assert record.outcome.value == "succeeded"
+
+
 def test_status_at_a_time_and_table_output(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
