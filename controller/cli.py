@@ -23,6 +23,7 @@ from controller.journal import Journal, JournalError
 from controller.logs import configure_logging, register_secrets
 from controller.model import Action, Trigger
 from controller.output import print_decisions, print_history, print_views
+from controller.reconcile import Reconciler
 from controller.settings import ConfigError, Settings, load_settings
 
 
@@ -183,7 +184,7 @@ async def _once(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _wait_for_tracking(
-    reconciler: Any, settings: Settings, clock: SystemClock, out: TextIO
+    reconciler: Reconciler, settings: Settings, clock: SystemClock, out: TextIO
 ) -> None:
     while reconciler.tracked:
         await asyncio.sleep(settings.tracking_interval.total_seconds())

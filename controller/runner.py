@@ -26,7 +26,7 @@ from controller.dws.errors import (
     MalformedResponseError,
 )
 from controller.journal import JournalError
-from controller.metrics import Metrics
+from controller.metrics import CycleErrorKind, Metrics
 from controller.reconcile import Reconciler
 
 log = structlog.get_logger("controller.runner")
@@ -37,19 +37,19 @@ JITTER = 0.1  # ±10 % on the poll interval, so many controllers don't hit the A
 MAX_BACKOFF_FACTOR = 4  # a failing cycle retries after at most 4 poll intervals
 
 
-def error_kind(exc: BaseException) -> str:
-    """The closed set of `cycle_errors_total{kind}` labels."""
+def error_kind(exc: BaseException) -> CycleErrorKind:
+    """Which `cycle_errors_total{kind}` a failed cycle counts under."""
     if isinstance(exc, AuthenticationError):
-        return "dws_auth"
+        return CycleErrorKind.DWS_AUTH
     if isinstance(exc, DwsApiError):
-        return "dws_api"
+        return CycleErrorKind.DWS_API
     if isinstance(exc, DwsTransportError):
-        return "dws_transport"
+        return CycleErrorKind.DWS_TRANSPORT
     if isinstance(exc, MalformedResponseError):
-        return "malformed_response"
+        return CycleErrorKind.MALFORMED_RESPONSE
     if isinstance(exc, JournalError):
-        return "journal"
-    return "internal"
+        return CycleErrorKind.JOURNAL
+    return CycleErrorKind.INTERNAL
 
 
 class Runner:
@@ -143,7 +143,7 @@ class Runner:
             error=str(exc),
             consecutive=self.failures,
             retry_in=format_duration(backoff),
-            exc_info=kind == "internal",
+            exc_info=kind is CycleErrorKind.INTERNAL,
         )
         return False
 
