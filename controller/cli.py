@@ -133,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DwsError, JournalError) as exc:
         print(f"dws-rebalancer: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. the listen address is taken
+        print(f"dws-rebalancer: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
