@@ -30,21 +30,27 @@ def sim() -> Simulator:
     return world
 
 
+def write_config(directory: Path, endpoint: str, extra: str = "") -> Path:
+    """A config for the emulator at `endpoint`, journal beside it, windows and debounce off."""
+    path = directory / "config.yaml"
+    path.write_text(
+        f"""
+endpoint: {endpoint}
+project_id: {PROJECT}
+auth: {{ak: {AK}, sk: {SK}}}
+journal_path: {directory / "journal.db"}
+log_format: json
+policy: {{windows: [], use_maintenance_window: false, min_unbalanced_duration: 0s}}
+{extra}
+"""
+    )
+    return path
+
+
 @pytest.fixture
 def config(sim: Simulator, tmp_path: Path) -> Iterator[Path]:
     with BackgroundServer(sim) as server:
-        path = tmp_path / "config.yaml"
-        path.write_text(
-            f"""
-endpoint: {server.url}
-project_id: {PROJECT}
-auth: {{ak: {AK}, sk: {SK}}}
-journal_path: {tmp_path / "journal.db"}
-log_format: json
-policy: {{windows: [], use_maintenance_window: false, min_unbalanced_duration: 0s}}
-"""
-        )
-        yield path
+        yield write_config(tmp_path, server.url)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -84,17 +90,8 @@ def test_once_wait_tracks_the_switchover_to_its_end(
 ) -> None:
     sim.add_cluster(id="c-fast", name="fast", flags={"UNBALANCED"}, switchover_base_seconds=1)
     with BackgroundServer(sim) as server:
-        path = tmp_path / "config.yaml"
-        path.write_text(
-            f"""
-endpoint: {server.url}
-project_id: {PROJECT}
-auth: {{ak: {AK}, sk: {SK}}}
-journal_path: {tmp_path / "journal.db"}
-tracking_interval: 0.2s
-clusters: {{include: [fast]}}
-policy: {{windows: [], use_maintenance_window: false, min_unbalanced_duration: 0s}}
-"""
+        path = write_config(
+            tmp_path, server.url, "tracking_interval: 0.2s\nclusters: {include: [fast]}"
         )
         code, out, err = run(capsys, "once", "--config", str(path), "--wait")
     assert code == 0, err
