@@ -99,19 +99,14 @@ class Reconciler:
         report = CycleReport()
         clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
         by_id = {c.id: c for c in clusters}
-        pause = self.journal.pause_state()
-        paused = self.settings.paused or pause.paused
-        self.metrics.set_paused(paused)
         since = self._update_unbalanced_since(clusters, now)
         clusters = [await self._with_detail(c, now) for c in clusters]
         report.started += self.switchovers.detect_external(clusters, now)
         report.finished += await self.switchovers.follow(now, by_id)
-        recent = self._recent_switchovers(now)
+        judge = self._judge(since, now)
+        self.metrics.set_paused(judge.paused)
         for cluster in sorted(clusters, key=lambda c: c.name):
-            history = self._history(cluster, since, recent, paused, pause.reason)
-            decision = decide(
-                cluster, history, self._policy(cluster), now, dry_run=self.settings.dry_run
-            )
+            decision, history = judge(cluster)
             self._record_decision(cluster, decision, history, report)
             if decision.action is Action.SWITCHOVER and not self.stopping:
                 record = await self.switchovers.trigger(cluster, Trigger.CONTROLLER, now)
@@ -129,19 +124,13 @@ class Reconciler:
         """What the controller would decide at `at`, without acting or writing: the `status` command."""
         clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
         known = self.journal.unbalanced_since()
-        since = {c.id: known.get(c.id, observed) for c in clusters if c.unbalanced}
-        pause = self.journal.pause_state()
-        paused = self.settings.paused or pause.paused
-        recent = self._recent_switchovers(at)
+        judge = self._judge({c.id: known.get(c.id, observed) for c in clusters if c.unbalanced}, at)
         views = []
         for cluster in sorted(clusters, key=lambda c: c.name):
             cluster = await self._with_detail(cluster, observed)
-            history = self._history(cluster, since, recent, paused, pause.reason)
-            policy = self._policy(cluster)
-            decision = decide(cluster, history, policy, at, dry_run=self.settings.dry_run)
-            views.append(
-                ClusterView(cluster, decision, is_window_open(cluster, policy, at), history)
-            )
+            decision, history = judge(cluster)
+            window_open = is_window_open(cluster, self._policy(cluster), at)
+            views.append(ClusterView(cluster, decision, window_open, history))
         return views
 
     async def track_once(self, now: dt.datetime) -> CycleReport:
@@ -203,6 +192,18 @@ class Reconciler:
             if record not in grouped[record.cluster_id]:
                 grouped[record.cluster_id].append(record)
         return grouped
+
+    def _judge(self, since: dict[str, dt.datetime], at: dt.datetime) -> _Judge:
+        """Everything fleet-wide the guards need at `at`, read once per cycle."""
+        pause = self.journal.pause_state()
+        return _Judge(
+            self,
+            since,
+            self._recent_switchovers(at),
+            self.settings.paused or pause.paused,
+            pause.reason,
+            at,
+        )
 
     def _history(
         self,
@@ -266,6 +267,24 @@ class Reconciler:
             log.info("cluster_gone", cluster=self.views[gone].cluster.name, cluster_id=gone)
             del self.views[gone]
             self._details.pop(gone, None)
+
+
+@dataclass
+class _Judge:
+    """Decides one cluster at a time against one cycle's snapshot of the fleet and the journal."""
+
+    reconciler: Reconciler
+    since: dict[str, dt.datetime]
+    recent: dict[str, list[SwitchoverRecord]]
+    paused: bool
+    pause_reason: str | None
+    at: dt.datetime
+
+    def __call__(self, cluster: Cluster) -> tuple[Decision, History]:
+        rec = self.reconciler
+        history = rec._history(cluster, self.since, self.recent, self.paused, self.pause_reason)
+        policy = rec._policy(cluster)
+        return decide(cluster, history, policy, self.at, dry_run=rec.settings.dry_run), history
 
 
 def _decision_key(decision: Decision) -> tuple[str, Action, Reason]:
