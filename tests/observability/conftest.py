@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -10,10 +11,18 @@ from pathlib import Path
 import pytest
 from live import LiveController
 from obskit import SCENARIO_EXPECTATIONS, BackgroundServer, StaticStatus, SyntheticController
-from prom import PROMETHEUS, PromError, Prometheus
+from prom import PROMETHEUS, PROMTOOL, PromError, Prometheus
 
 from controller.metrics import Metrics
 from controller.server import create_app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _ci_installs_prometheus() -> None:
+    """Outside CI a missing Prometheus skips its tests; in CI (which installs it) it is a failure."""
+    if os.environ.get("CI") == "true" and (PROMETHEUS is None or PROMTOOL is None):
+        pytest.fail("Debian's prometheus package (prometheus, promtool) is missing: see .ci/run")
+
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "charts/dws-rebalancer/rules/dws-rebalancer.rules.yaml"
