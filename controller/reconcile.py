@@ -50,6 +50,7 @@ class ClusterView:
     decision: Decision | None = None
     window_open: bool | None = None
     history: History | None = None
+    breaker_open: bool = False
 
 
 @dataclass
@@ -129,7 +130,7 @@ class Reconciler:
         for cluster in sorted(clusters, key=lambda c: c.name):
             cluster = await self._with_detail(cluster, observed)
             decision, history = judge(cluster)
-            window_open = is_window_open(cluster, self._policy(cluster), at)
+            window_open = is_window_open(cluster, self.policy(cluster), at)
             views.append(ClusterView(cluster, decision, window_open, history))
         return views
 
@@ -139,7 +140,8 @@ class Reconciler:
 
     # ---- history and bookkeeping -----------------------------------------------------------
 
-    def _policy(self, cluster: Cluster) -> EffectivePolicy:
+    def policy(self, cluster: Cluster) -> EffectivePolicy:
+        """The cluster's effective policy (overrides applied), resolved once per cluster."""
         key = (cluster.id, cluster.name)
         if key not in self._policies:  # settings are frozen: resolve overrides once per cluster
             self._policies[key] = self.settings.policy_for(cluster.id, cluster.name)
@@ -165,7 +167,7 @@ class Reconciler:
 
     async def _with_detail(self, cluster: Cluster, now: dt.datetime) -> Cluster:
         """Attach the maintenance window (detail only) when a guard will need it; cached for an hour."""
-        policy = self._policy(cluster)
+        policy = self.policy(cluster)
         if not (cluster.unbalanced and not policy.windows and policy.use_maintenance_window):
             return cluster
         cached = self._details.get(cluster.id)
@@ -182,7 +184,7 @@ class Reconciler:
     def _recent_switchovers(self, now: dt.datetime) -> dict[str, list[SwitchoverRecord]]:
         longest_cooldown = max(
             [self.settings.policy.cooldown]
-            + [self._policy(v.cluster).cooldown for v in self.views.values()]
+            + [self.policy(v.cluster).cooldown for v in self.views.values()]
         )
         since = now - max(_HISTORY_FLOOR, longest_cooldown + self.settings.switchover_timeout)
         grouped: dict[str, list[SwitchoverRecord]] = defaultdict(list)
@@ -229,17 +231,18 @@ class Reconciler:
     def _record_decision(
         self, cluster: Cluster, decision: Decision, history: History, report: CycleReport
     ) -> None:
+        policy = self.policy(cluster)
         view = self.views.setdefault(cluster.id, ClusterView(cluster))
         view.cluster = cluster
-        view.window_open = is_window_open(cluster, self._policy(cluster), decision.at)
+        view.window_open = is_window_open(cluster, policy, decision.at)
         view.history = history
+        view.breaker_open = history.consecutive_failures >= policy.failure_limit
         key = _decision_key(decision)
         changed = self._journaled.get(cluster.id) != key and self.journal.record_decision(decision)
         self._journaled[cluster.id] = key
         view.decision = decision
         self.metrics.observe_decision(decision)
-        policy = self._policy(cluster)
-        self.metrics.set_breaker(cluster.name, history.consecutive_failures >= policy.failure_limit)
+        self.metrics.set_breaker(cluster.name, view.breaker_open)
         report.decisions.append(decision)
         (log.info if changed else log.debug)(
             "decision",
@@ -283,7 +286,7 @@ class _Judge:
     def __call__(self, cluster: Cluster) -> tuple[Decision, History]:
         rec = self.reconciler
         history = rec._history(cluster, self.since, self.recent, self.paused, self.pause_reason)
-        policy = rec._policy(cluster)
+        policy = rec.policy(cluster)
         return decide(cluster, history, policy, self.at, dry_run=rec.settings.dry_run), history
 
 

@@ -85,7 +85,7 @@ class ControllerStatus:
     def _cluster(self, view: ClusterView) -> dict[str, Any]:
         rec = self.runner.reconciler
         cluster = view.cluster
-        policy = rec.settings.policy_for(cluster.id, cluster.name)
+        limit = rec.policy(cluster).failure_limit
         failures = view.history.consecutive_failures if view.history else 0
         return {
             "id": cluster.id,
@@ -98,9 +98,9 @@ class ControllerStatus:
             "decision": decision_json(view.decision),
             "tracked_switchover": switchover_json(rec.tracked.get(cluster.id)),
             "breaker": {
-                "open": failures >= policy.failure_limit,
+                "open": view.breaker_open,
                 "consecutive_failures": failures,
-                "limit": policy.failure_limit,
+                "limit": limit,
             },
             "forbidden": rec.switchovers.forbidden.get(cluster.id),
         }
