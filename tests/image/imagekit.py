@@ -75,7 +75,7 @@ def make_wheelhouse(directory: Path) -> Path:
             "--wheel-dir",
             str(directory),
             str(ROOT),
-            "setuptools>=69",
+            "setuptools>=77",
         ],
         timeout=300,
         what="pip wheel (wheelhouse)",
