@@ -6,6 +6,7 @@ Each parses what a person writes in YAML or an environment variable and says cle
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,37 +15,94 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 from controller.model import WEEKDAYS
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+#: The longest duration accepted: beyond ten years a value is a typo (or `.inf`), not a policy,
+#: and timedelta arithmetic on it would overflow somewhere far from the config file.
+MAX_DURATION_DAYS = 3650
+_MAX_SECONDS = MAX_DURATION_DAYS * 86400.0
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_PLAIN_NUMBER_RE = re.compile(_NUMBER)
+# Go/Prometheus style: one or more <number><unit>, largest unit first (`1h30m`, `1w2d`, `500ms`).
+_UNIT_PART = rf"({_NUMBER})\s*(ms|s|m|h|d|w)\s*"
+_UNITS_RE = re.compile(rf"(?:{_UNIT_PART})+")
+_UNIT_PART_RE = re.compile(_UNIT_PART)
 _ISO_DURATION_RE = re.compile(
-    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+    rf"^P(?:(?P<d>{_NUMBER})D)?(?:T(?:(?P<h>{_NUMBER})H)?(?:(?P<m>{_NUMBER})M)?"
+    rf"(?:(?P<s>{_NUMBER})S)?)?$"
 )
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+_UNIT_ORDER = list(_UNIT_SECONDS)
+_FORMS = "90s, 10m, 1h30m, 1d, 500ms, a number of seconds, or ISO-8601 like PT10M"
 
 
 def parse_duration(value: object) -> dt.timedelta:
-    """`90s`, `10m`, `6h`, `1d`, a number of seconds, or ISO-8601 (`PT10M`, `P1DT2H`)."""
+    """`90s`, `1h30m`, `1w2d`, `500ms`, seconds (`30`, `"1.5"`), or ISO-8601 (`PT10M`, `P1DT2H`).
+
+    Refuses non-finite values and anything longer than MAX_DURATION_DAYS with a ValueError,
+    so a config typo never escapes as an OverflowError traceback.
+    """
     if isinstance(value, dt.timedelta):
         return value
     if isinstance(value, bool):
         raise ValueError("a duration, not a boolean")
     if isinstance(value, int | float):
-        return dt.timedelta(seconds=value)
+        return _seconds(value, value)  # no float(): a YAML integer has no size limit
     if not isinstance(value, str):
-        raise ValueError(f"a duration like 90s, 10m, 6h, 1d or PT10M, not {type(value).__name__}")
+        raise ValueError(f"a duration like {_FORMS}, not {type(value).__name__}")
     text = value.strip()
-    if m := _DURATION_RE.match(text):
-        return dt.timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+    if _PLAIN_NUMBER_RE.fullmatch(text):
+        return _seconds(float(text), value)
+    if _UNITS_RE.fullmatch(text):
+        return _seconds(_unit_seconds(text, value), value)
     iso = _ISO_DURATION_RE.match(text.upper())
     if iso and text.upper() not in ("P", "PT"):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
-        return dt.timedelta(
-            days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
+        total = parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+        return _seconds(total, value)
+    raise ValueError(f"not a duration: {_shown(value)} (use {_FORMS})")
+
+
+def _unit_seconds(text: str, value: str) -> float:
+    total, last = 0.0, -1
+    for number, unit in _UNIT_PART_RE.findall(text):
+        rank = _UNIT_ORDER.index(unit)
+        if rank <= last:  # `30m1h`, `1h1h`: most likely a typo, so refuse rather than guess
+            raise ValueError(
+                f"not a duration: {_shown(value)} (each unit at most once, largest first, e.g. 1h30m)"
+            )
+        last = rank
+        total += float(number) * _UNIT_SECONDS[unit]
+    return total
+
+
+def _seconds(seconds: float, value: object) -> dt.timedelta:
+    if isinstance(value, float) and not math.isfinite(value):  # YAML `.inf` / `.nan`
+        raise ValueError(f"a duration must be a finite number of seconds, not {value!r}")
+    # int/float comparison is exact, so a huge YAML integer is caught here rather than overflowing;
+    # an absurdly long digit string has become float inf, which is caught too
+    if abs(seconds) > _MAX_SECONDS:
+        raise ValueError(
+            f"duration out of range: {_shown(value)} (at most {MAX_DURATION_DAYS} days)"
         )
-    raise ValueError(f"not a duration: {value!r} (use 90s, 10m, 6h, 1d or ISO-8601 like PT10M)")
+    return dt.timedelta(seconds=seconds)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:36]}..."
+
+
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def format_duration(delta: dt.timedelta) -> str:
+    """The shortest exact spelling parse_duration reads back (`6h`, `90m`, `1500ms`)."""
+    if (
+        delta.microseconds
+    ):  # sub-second values (a 500ms tracking interval) must survive a round trip
+        sign, micro = ("-" if delta < dt.timedelta(0) else ""), abs(delta) // _MICROSECOND
+        millis, rest = divmod(micro, 1000)
+        return f"{sign}{millis}{f'.{rest:03d}'.rstrip('0') if rest else ''}ms"
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
@@ -72,6 +130,16 @@ NonNegativeDuration = Annotated[
 PositiveDuration = Annotated[
     dt.timedelta, BeforeValidator(lambda v: _positive(parse_duration(v))), _to_str
 ]
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (host may be empty: all interfaces) -> (host, port); ValueError names the problem."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not re.fullmatch(r"[0-9]{1,5}", port):
+        raise ValueError(f"HOST:PORT, not {value!r}")
+    if int(port) > 65535:
+        raise ValueError(f"HOST:PORT with a port from 0 to 65535, not {value!r}")
+    return host, int(port)
 
 
 def _parse_hhmm(value: object) -> dt.time:

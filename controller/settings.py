@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import fnmatch
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -22,14 +23,17 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
@@ -40,11 +44,19 @@ from controller.config_types import (
     TimeOfDay,
     Weekday,
     Zone,
+    format_duration,
+    parse_listen,
 )
 from controller.model import WEEKDAYS, Version
 
 ENV_PREFIX = "DWS_REBALANCER_"
 CONFIG_ENV = "DWS_REBALANCER_CONFIG"
+#: Shortest intervals accepted. The demo's (60s, 5s) are virtual seconds: they pass, and its
+#: accelerated clock shortens them in real time on purpose, against its own emulator only.
+MIN_INTERVALS = {
+    "poll_interval": dt.timedelta(seconds=1),
+    "tracking_interval": dt.timedelta(milliseconds=500),
+}
 
 
 class ConfigError(Exception):
@@ -200,6 +212,8 @@ _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.Context
 class _EnvironSource(EnvSettingsSource):
     """Reads DWS_REBALANCER_* from the mapping given to load_settings (os.environ by default)."""
 
+    _bad_json: tuple[str, ValueError] | None = None
+
     def _load_env_vars(self) -> Mapping[str, str | None]:
         environ = _ENVIRON.get()
         if environ is None:
@@ -207,6 +221,34 @@ class _EnvironSource(EnvSettingsSource):
         return parse_env_vars(
             environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
         )
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        # pydantic-settings reports a JSON error as "error parsing value for field 'policy'",
+        # which hides the variable; remember which one it was (some failures are tolerated and
+        # the value kept as text, so only the failure that aborts the load is reported).
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError as exc:
+            key = field_name.lower()
+            names = sorted(n for n, v in self.env_vars.items() if v == value and n.endswith(key))
+            self._bad_json = ((names[0] if names else ENV_PREFIX + key).upper(), exc)
+            raise
+
+    def __call__(self) -> dict[str, Any]:
+        self._bad_json = None
+        try:
+            return super().__call__()
+        except SettingsError as exc:
+            if self._bad_json is None:
+                raise ConfigError(f"environment variables {ENV_PREFIX}*: {exc}") from None
+            name, error = self._bad_json
+            # the value itself stays out of the message: it may hold a secret (DWS_REBALANCER_AUTH)
+            where = (
+                f" ({error.msg} at character {error.pos + 1})"
+                if isinstance(error, json.JSONDecodeError)
+                else ""
+            )
+            raise ConfigError(f"environment variable {name} is not valid JSON{where}") from None
 
 
 class Settings(BaseSettings):
@@ -262,9 +304,19 @@ class Settings(BaseSettings):
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
-        _host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError(f"HOST:PORT, not {value!r}")
+        parse_listen(value)
+        return value
+
+    @field_validator("poll_interval", "tracking_interval")
+    @classmethod
+    def _not_too_often(cls, value: dt.timedelta, info: ValidationInfo) -> dt.timedelta:
+        # Every poll is a list call and every tracking round a get per cluster, against an API
+        # that throttles the whole account: a typo like 0.01 must not become 100 calls a second.
+        minimum = MIN_INTERVALS[str(info.field_name)]
+        if value < minimum:
+            raise ValueError(
+                f"must be at least {format_duration(minimum)}, not {format_duration(value)}"
+            )
         return value
 
     @field_validator("log_level", "log_format", mode="before")
@@ -336,19 +388,28 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"config file {path} is nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
             f"config file {path} must hold a mapping of keys, not {type(data).__name__}"
         )
+    if bad := [key for key in data if not isinstance(key, str)]:
+        raise ConfigError(f"config file {path}: keys must be names, not {bad[0]!r}")
     return data
 
 
@@ -363,6 +424,9 @@ def load_settings(
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError("invalid configuration:\n" + describe_validation_error(exc)) from None
+        # one problem stays on one line; several get a line each under a heading
+        problems = describe_validation_error(exc)
+        sep = "\n" if "\n" in problems else " "
+        raise ConfigError(f"invalid configuration:{sep}{problems}") from None
     finally:
         _ENVIRON.reset(token)

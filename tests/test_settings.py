@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,152 @@ def test_unquoted_times_are_explained(tmp_path: Path) -> None:
     text = MINIMAL + "policy: {windows: [{start: 22:00, end: 05:00}]}\n"  # YAML 1.1: 22:00 is 1320
     with pytest.raises(ConfigError, match="quoted"):
         load_settings(write(tmp_path, text), environ={})
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(MINIMAL.encode() + b"region: cn\xff\n")
+    offset = len(MINIMAL.encode()) + len("region: cn")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    assert str(info.value) == (
+        f"config file {path} is not UTF-8 text (byte 0xff at offset {offset})"
+    )
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"cannot read config file {tmp_path}: Is a directory"):
+        load_settings(tmp_path, environ={})
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL)
+    path.chmod(0)
+    with pytest.raises(ConfigError, match=r"cannot read config file .*: Permission denied"):
+        load_settings(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MINIMAL + "1: 2\n", "keys must be names, not 1"),
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("just text", "must hold a mapping of keys, not str"),
+    ],
+)
+def test_config_files_of_the_wrong_shape(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), environ={})
+
+
+OUT_OF_RANGE = ["99999999999d", "P99999999999D", "3000000000w", "99999999999999999999"]
+
+
+@pytest.mark.parametrize("value", [*OUT_OF_RANGE, ".inf", ".nan", "-.inf"])
+def test_absurd_durations_in_yaml_are_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, MINIMAL + f"policy: {{cooldown: {value}}}\n"), environ={})
+    message = str(info.value)
+    assert message.startswith("invalid configuration: policy.cooldown: ")
+    assert "out of range" in message or "finite number of seconds" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [*((v, "duration out of range") for v in OUT_OF_RANGE), ("inf", "not a"), ("nan", "not a")],
+)
+def test_absurd_durations_in_the_environment_are_refused(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    env = {"DWS_REBALANCER_SWITCHOVER_TIMEOUT": value}
+    with pytest.raises(ConfigError, match=f"switchover_timeout: {message}"):
+        load_settings(write(tmp_path, MINIMAL), environ=env)
+
+
+def test_plain_numbers_and_go_durations_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        "DWS_REBALANCER_POLL_INTERVAL": "30",
+        "DWS_REBALANCER_TRACKING_INTERVAL": "1.5",
+        "DWS_REBALANCER_POLICY__COOLDOWN": "1h30m",
+    }
+    settings = load_settings(write(tmp_path, MINIMAL), environ=env)
+    assert settings.poll_interval == dt.timedelta(seconds=30)
+    assert settings.tracking_interval == dt.timedelta(seconds=1.5)
+    assert settings.policy.cooldown == dt.timedelta(minutes=90)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("poll_interval: 0.01", "poll_interval: must be at least 1s, not 10ms"),
+        ("poll_interval: 999ms", "poll_interval: must be at least 1s, not 999ms"),
+        ("tracking_interval: 0.2s", "tracking_interval: must be at least 500ms, not 200ms"),
+        ("tracking_interval: 0.01", "tracking_interval: must be at least 500ms, not 10ms"),
+    ],
+)
+def test_intervals_below_the_minimum_are_refused(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, MINIMAL + extra + "\n"), environ={})
+
+
+def test_intervals_below_the_minimum_from_the_environment(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="poll_interval: must be at least 1s"):
+        load_settings(write(tmp_path, MINIMAL), environ={"DWS_REBALANCER_POLL_INTERVAL": "0.5"})
+
+
+def test_intervals_at_the_minimum_are_accepted(tmp_path: Path) -> None:
+    text = MINIMAL + "poll_interval: 1s\ntracking_interval: 500ms\n"
+    settings = load_settings(write(tmp_path, text), environ={})
+    assert settings.poll_interval == dt.timedelta(seconds=1)
+    assert settings.tracking_interval == dt.timedelta(milliseconds=500)
+
+
+def test_sub_second_policy_durations_survive_an_override(tmp_path: Path) -> None:
+    text = MINIMAL + (
+        "policy: {min_unbalanced_duration: 1500ms}\n"
+        "overrides: [{match: 'etl-*', policy: {cooldown: 1h}}]\n"
+    )
+    settings = load_settings(write(tmp_path, text), environ={})
+    assert settings.policy_for("x", "etl-1").min_unbalanced_duration == dt.timedelta(seconds=1.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DWS_REBALANCER_POLICY__WINDOWS", "[oops"),
+        ("DWS_REBALANCER_POLICY", '{"cooldown": '),
+        ("DWS_REBALANCER_AUTH", '{"sk": "env-secret"'),
+        ("DWS_REBALANCER_OVERRIDES", "[{"),
+    ],
+)
+def test_malformed_json_in_the_environment_names_the_variable(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, MINIMAL), environ={name: value})
+    message = str(info.value)
+    assert message.startswith(f"environment variable {name} is not valid JSON (")
+    assert value not in message  # it may be a secret
+    assert "\n" not in message
+
+
+def test_json_in_the_environment_still_works(tmp_path: Path) -> None:
+    windows = '[{"start": "02:00", "end": "03:00", "timezone": "UTC"}]'
+    env = {"DWS_REBALANCER_POLICY__WINDOWS": windows}
+    settings = load_settings(write(tmp_path, MINIMAL), environ=env)
+    assert settings.policy.windows[0].start == dt.time(2)
+
+
+def test_one_problem_is_one_line_several_are_one_line_each(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as one:
+        load_settings(write(tmp_path, MINIMAL + "poll_interval: soon\n"), environ={})
+    assert str(one.value).startswith("invalid configuration: poll_interval: not a duration")
+    assert "\n" not in str(one.value)
+    text = MINIMAL + "poll_interval: soon\nlog_level: loud\n"
+    with pytest.raises(ConfigError) as two:
+        load_settings(write(tmp_path, text), environ={})
+    lines = str(two.value).splitlines()
+    assert lines[0] == "invalid configuration:"
+    assert [line.split(":")[0] for line in lines[1:]] == ["poll_interval", "log_level"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import signal
 import socket
 import sys
@@ -158,16 +159,43 @@ def _parser() -> argparse.ArgumentParser:
         prog="dws-rebalancer simulator",
         description="Run the GaussDB(DWS) API emulator (cluster API + IAM tokens) for demos and tests.",
     )
-    parser.add_argument("--scenario", type=Path, help="scenario YAML (default: the built-in one)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (0: any free port)")
-    parser.add_argument("--ak", help="access key to accept (overrides the scenario)")
-    parser.add_argument("--sk", help="secret key to accept (overrides the scenario)")
-    parser.add_argument("--project-id", help="project id to serve (overrides the scenario)")
     parser.add_argument(
-        "--speed", type=_positive_float, default=1.0, help="run simulated time FACTOR times faster"
+        "--scenario",
+        type=Path,
+        metavar="FILE",
+        help="scenario YAML (default: the built-in one)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help="port to listen on, 0 for any free one (default: %(default)s)",
+    )
+    parser.add_argument("--ak", help="access key to accept (default: the scenario's)")
+    parser.add_argument("--sk", help="secret key to accept (default: the scenario's)")
+    parser.add_argument("--project-id", help="project id to serve (default: the scenario's)")
+    parser.add_argument(
+        "--speed",
+        type=_positive_float,
+        default=1.0,
+        metavar="FACTOR",
+        help="run simulated time FACTOR times faster than the wall clock (default: %(default)s)",
     )
     return parser
+
+
+def _port(text: str) -> int:
+    # checked here: bind() would raise OverflowError for 70000 and a resolver error for -5
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port from 0 to 65535 (0: any free port), not {value}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -175,8 +203,8 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
+    if not 0 < value < math.inf:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"a finite number greater than 0, not {text!r}")
     return value
 
 

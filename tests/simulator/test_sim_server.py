@@ -98,16 +98,35 @@ def test_port_in_use_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--speed", "0"], ["--speed", "fast"], ["--port", "x"], ["--bogus"]]
+    "argv",
+    [
+        ["--speed", "0"],
+        ["--speed", "fast"],
+        ["--speed", "nan"],
+        ["--speed", "inf"],
+        ["--port", "x"],
+        ["--port", "70000"],  # bind() would raise OverflowError
+        ["--port", "-5"],  # the resolver would say "Servname not supported"
+        ["--bogus"],
+    ],
 )
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
-    assert "usage: dws-rebalancer simulator" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "usage: dws-rebalancer simulator" in err
+    last = err.splitlines()[-1]
+    assert last.startswith("dws-rebalancer simulator: error: ")
+    assert argv[0] in last
 
 
-def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_exits_0_and_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
-    assert "--scenario" in capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "--scenario FILE scenario YAML (default: the built-in one)" in out
+    assert "address to listen on (default: 127.0.0.1)" in out
+    assert "0 for any free one (default: 8088)" in out
+    assert "access key to accept (default: the scenario's)" in out
+    assert "faster than the wall clock (default: 1.0)" in out
 
 
 def test_bad_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
