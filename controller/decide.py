@@ -16,6 +16,7 @@ from controller.guards.budget import budget_guard
 from controller.guards.concurrency import concurrency_guard
 from controller.guards.cooldown import cooldown_guard
 from controller.guards.debounce import debounce_guard
+from controller.guards.listing import listing_guard
 from controller.guards.pause import pause_guard
 from controller.guards.selection import selection_guard
 from controller.guards.state import state_guard
@@ -25,6 +26,7 @@ from controller.model import Action, Cluster, Decision, GuardResult, History, Re
 from controller.settings import EffectivePolicy
 
 GUARDS: tuple[tuple[str, Guard], ...] = (
+    ("listing", listing_guard),
     ("pause", pause_guard),
     ("selection", selection_guard),
     ("state", state_guard),
@@ -59,7 +61,8 @@ def decide(
     """Decide what to do with `cluster` at `now`; the first blocking guard gives the reason."""
     if now.tzinfo is None:
         raise ValueError("decide() needs a timezone-aware `now`")
-    if not cluster.unbalanced:
+    # An ambiguous listing may hide an unbalanced entry behind a balanced one: judge it anyway.
+    if not cluster.unbalanced and not cluster.listing_ambiguous:
         return _idle(cluster, now)
     guards = _active_guards(ignore_window)
     for name, guard in guards:

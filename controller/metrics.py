@@ -134,6 +134,13 @@ class Metrics:
             ["operation", "code"],
             registry=self.registry,
         )
+        self._api_unexpected = Counter(
+            PREFIX + "api_unexpected_responses_total",
+            "DWS answers accepted although they looked wrong, by operation and kind.",
+            ["operation", "kind"],
+            registry=self.registry,
+        )
+        self._api_unexpected.labels("switchover", "not_json")  # the one known case starts at 0
         self._api_duration = Histogram(
             PREFIX + "api_request_duration_seconds",
             "Duration of requests to DWS and IAM.",
@@ -166,6 +173,11 @@ class Metrics:
         code = code if _STATUS_RE.match(code) or _WORD_RE.match(code) else OTHER
         self._api_requests.labels(op, code).inc()
         self._api_duration.labels(op).observe(seconds)
+
+    def observe_unexpected_response(self, operation: str, kind: str) -> None:
+        """An answer accepted as it was although it looked wrong (e.g. a 200 that is not JSON)."""
+        op = operation if _WORD_RE.match(operation) else OTHER
+        self._api_unexpected.labels(op, kind if _WORD_RE.match(kind) else OTHER).inc()
 
     # -- one poll --------------------------------------------------------------------------------
 

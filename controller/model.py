@@ -87,6 +87,12 @@ class Cluster:
     tags: Mapping[str, str] = field(default_factory=dict)
     maintain_window: MaintainWindow | None = None  # detail only
     updated: str | None = None
+    #: Entries of one list answer carrying this id; more than one makes the listing ambiguous.
+    listing_copies: int = 1
+
+    @property
+    def listing_ambiguous(self) -> bool:
+        return self.listing_copies > 1
 
     @property
     def available(self) -> bool:
@@ -121,6 +127,7 @@ class Reason(StrEnum):
     """Why a decision came out the way it did: a closed set shared by logs, metrics, status, journal."""
 
     NOT_UNBALANCED = "not_unbalanced"
+    AMBIGUOUS_LISTING = "ambiguous_listing"
     PAUSED = "paused"
     EXCLUDED = "excluded"
     OPTED_OUT = "opted_out"

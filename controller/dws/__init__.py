@@ -1,7 +1,7 @@
 """The DWS API boundary: the client, its auth flows, response parsing and typed errors."""
 
 from controller.dws.auth import AkSkAuth, IamPasswordAuth, StaticTokenAuth, auth_from_settings
-from controller.dws.client import DwsClient, RequestHook, SwitchoverAck
+from controller.dws.client import DwsClient, RequestHook, SwitchoverAck, UnexpectedHook
 from controller.dws.errors import (
     AuthenticationError,
     BadRequestError,
@@ -36,6 +36,7 @@ __all__ = [
     "StaticTokenAuth",
     "SwitchoverAck",
     "ThrottledError",
+    "UnexpectedHook",
     "auth_from_settings",
     "error_from_response",
     "parse_cluster",

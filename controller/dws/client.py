@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -20,6 +20,7 @@ from controller.dws.errors import (
     DwsTransportError,
     MalformedResponseError,
     error_from_response,
+    unreadable,
 )
 from controller.dws.parse import parse_cluster_detail, parse_cluster_list
 from controller.dws.retry import RetryPolicy
@@ -31,6 +32,12 @@ log = structlog.get_logger(__name__)
 #: on_request(operation, code, seconds): one call per HTTP attempt; code is the status or
 #: "timeout" / "connection_error".
 RequestHook = Callable[[str, str, float], None]
+#: on_unexpected(operation, kind): an answer that was accepted although it looked wrong,
+#: e.g. ("switchover", "not_json") for a 2xx whose body is not JSON.
+UnexpectedHook = Callable[[str, str], None]
+NOT_JSON = "not_json"
+
+_T = TypeVar("_T")
 
 _STARTED_KEY = "dws_started"
 #: Failures that happen before a byte of the request left: the request was certainly not applied.
@@ -65,6 +72,7 @@ class DwsClient:
         retry_budget: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         on_request: RequestHook | None = None,
+        on_unexpected: UnexpectedHook | None = None,
         user_agent: str = f"dws-rebalancer/{__version__}",
         clock: Clock | None = None,
     ) -> None:
@@ -73,6 +81,7 @@ class DwsClient:
         self._auth = auth
         self._clock = clock or SystemClock()
         self._on_request = on_request
+        self._on_unexpected = on_unexpected
         self.retry = RetryPolicy(budget=retry_budget)
         self._retrying = self.retry.caller()
         self._http = httpx.AsyncClient(
@@ -92,6 +101,7 @@ class DwsClient:
         clock: Clock,
         transport: httpx.AsyncBaseTransport | None = None,
         on_request: RequestHook | None = None,
+        on_unexpected: UnexpectedHook | None = None,
     ) -> DwsClient:
         return cls(
             endpoint=settings.endpoint,
@@ -100,6 +110,7 @@ class DwsClient:
             timeout=settings.request_timeout.total_seconds(),
             transport=transport,
             on_request=on_request,
+            on_unexpected=on_unexpected,
             clock=clock,
         )
 
@@ -107,12 +118,12 @@ class DwsClient:
         """Every cluster of the project (one request); unreadable entries are logged and left out."""
         params = {"enterprise_project_id": enterprise_project_id} if enterprise_project_id else None
         body = await self._get_json("list_clusters", "clusters", params)
-        return parse_cluster_list(body, on_skip=_log_skipped)
+        return _parsed("list_clusters", lambda: parse_cluster_list(body, on_skip=_log_skipped))
 
     async def get_cluster(self, cluster_id: str) -> Cluster:
         """One cluster's detail, including its maintenance window."""
         body = await self._get_json("get_cluster", f"clusters/{quote(cluster_id, safe='')}")
-        return parse_cluster_detail(body)
+        return _parsed("get_cluster", lambda: parse_cluster_detail(body))
 
     async def switchover(self, cluster_id: str) -> SwitchoverAck:
         """POST the switchover exactly once.
@@ -131,6 +142,18 @@ class DwsClient:
             return SwitchoverAck(None, f"outcome unknown: {exc.detail}")
         request_id = response.headers.get("x-request-id")
         if response.is_success:
+            if not _is_json_or_empty(response.content):
+                # Accepted all the same (the status says so; tracking confirms it), but a
+                # proxy or an API change could be behind it: say so once, and count it.
+                log.warning(
+                    "switchover_response_not_json",
+                    cluster_id=cluster_id,
+                    status=response.status_code,
+                    content_type=response.headers.get("content-type", "none").split(";")[0],
+                    body_bytes=len(response.content),  # the body itself is never logged
+                    request_id=request_id,
+                )
+                self._unexpected(operation, NOT_JSON)
             return SwitchoverAck(True, f"accepted (HTTP {response.status_code})", request_id)
         error = self._error(response, operation)
         if response.is_client_error:
@@ -208,6 +231,15 @@ class DwsClient:
         await response.aread()
         self._report(response.request, str(response.status_code))
 
+    def _unexpected(self, operation: str, kind: str) -> None:
+        """Tell the metrics hook about an answer accepted although it looked wrong."""
+        if self._on_unexpected is None:
+            return
+        try:
+            self._on_unexpected(operation, kind)
+        except Exception:  # like the request hook: metrics must never break a DWS call
+            log.warning("dws_unexpected_hook_failed", operation=operation, exc_info=True)
+
     def _report(self, request: httpx.Request, code: str) -> None:
         """Tell the metrics hook about one attempt; a broken hook must never break a DWS call."""
         if self._on_request is None:
@@ -258,6 +290,38 @@ def _json_body(response: httpx.Response, operation: str) -> object:
         raise MalformedResponseError(
             f"{operation}: HTTP {status} with a body that is not JSON ({kind})"
         ) from None
+    except RecursionError as exc:
+        # e.g. 100 000 nested arrays: a hostile or broken answer, not a bug of ours
+        raise MalformedResponseError(f"{operation}: HTTP {status} with {unreadable(exc)}") from None
+
+
+def _parsed(operation: str, parse: Callable[[], _T]) -> _T:
+    """`parse()`, with anything it raises on an odd answer turned into a `MalformedResponseError`.
+
+    The parsers check the documented shapes; an answer they did not foresee (a type, a depth)
+    may still make Python raise. That is the answer's fault, not a bug of the controller, so it
+    must count as a malformed response (one line, no traceback) and fail closed like one.
+    Running out of memory is the process's problem and is not disguised.
+    """
+    try:
+        return parse()
+    except (MalformedResponseError, MemoryError):
+        raise
+    except Exception as exc:
+        raise MalformedResponseError(
+            f"{operation}: the response could not be read: {unreadable(exc)}"
+        ) from None
+
+
+def _is_json_or_empty(content: bytes) -> bool:
+    """True for the bodies DWS documents for an accepted switchover: empty, `{}` or other JSON."""
+    if not content.strip():
+        return True
+    try:
+        json.loads(content)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _log_skipped(problem: MalformedResponseError) -> None:

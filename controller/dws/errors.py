@@ -98,6 +98,13 @@ class MalformedResponseError(DwsError):
     """A response (or one entry of it) did not have the documented shape."""
 
 
+def unreadable(exc: Exception) -> str:
+    """Why decoding or parsing an answer failed, in a few words that never quote the answer."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply"
+    return f"unexpected content ({type(exc).__name__})"
+
+
 _BY_STATUS: dict[int, type[DwsApiError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -119,7 +126,13 @@ def error_from_response(
     `headers` should be case-insensitive (an `httpx.Headers`) or use lower-case names.
     `now` is needed only to turn an HTTP-date `Retry-After` into seconds.
     """
-    code, message, body_request_id = _read_body(status, headers, body)
+    try:
+        code, message, body_request_id = _read_body(status, headers, body)
+    except MemoryError:
+        raise
+    except Exception as exc:  # whatever the body holds (nesting, odd types), this never fails
+        code, body_request_id = None, None
+        message = f"HTTP {status} with an unreadable body ({unreadable(exc)})"
     if code == str(status):  # IAM's {"error": {"code": 401}} repeats the status: no news
         code = None
     error = _error_class(status)(

@@ -6,11 +6,13 @@ naming the problem; a cluster that cannot be parsed is never returned, so never 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 
-from controller.dws.errors import MalformedResponseError
+from controller.dws.errors import MalformedResponseError, unreadable
 from controller.model import WEEKDAYS, Cluster, MaintainWindow, Version
 
 _TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
@@ -32,6 +34,10 @@ def parse_cluster_list(body: object, *, on_skip: SkipHook | None = None) -> list
     One odd entry must not blind the controller to every other cluster, so it is reported
     through `on_skip` and left out. If *every* entry is unreadable the API has probably changed
     shape, and that is an error rather than an empty project.
+
+    An id listed more than once comes back once, its `listing_copies` saying how often it was
+    listed (unreadable entries with a readable id count too): which entry tells the truth is
+    unknowable, so the guards block the cluster rather than pick one.
     """
     entries = _field(body, "clusters", "list response")
     if not isinstance(entries, list):
@@ -43,8 +49,11 @@ def parse_cluster_list(body: object, *, on_skip: SkipHook | None = None) -> list
     for index, entry in enumerate(entries):
         try:
             clusters.append(parse_cluster(entry))
-        except MalformedResponseError as exc:
-            problem = MalformedResponseError(f"clusters[{index}]: {exc}")
+        except MemoryError:
+            raise
+        except Exception as exc:  # any failure on one entry, foreseen or not, skips just it
+            why = exc if isinstance(exc, MalformedResponseError) else unreadable(exc)
+            problem = MalformedResponseError(f"clusters[{index}]: {why}")
             problems.append(problem)
             if on_skip is not None:
                 on_skip(problem)
@@ -53,7 +62,22 @@ def parse_cluster_list(body: object, *, on_skip: SkipHook | None = None) -> list
             f"list response: none of the {len(problems)} clusters could be read; "
             f"first problem: {problems[0]}"
         )
-    return clusters
+    return _one_per_id(clusters, Counter(_listed_id(entry) for entry in entries))
+
+
+def _one_per_id(clusters: list[Cluster], listed: Counter[str | None]) -> list[Cluster]:
+    """The first entry of each id, marked with how many entries of the answer carry that id."""
+    seen: dict[str, Cluster] = {}
+    for cluster in clusters:
+        if cluster.id not in seen:
+            seen[cluster.id] = dataclasses.replace(cluster, listing_copies=listed[cluster.id])
+    return list(seen.values())
+
+
+def _listed_id(entry: object) -> str | None:
+    """The id an entry claims, as `parse_cluster` would read it, even if the rest is unreadable."""
+    value = entry.get("id") if isinstance(entry, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def parse_cluster_detail(body: object) -> Cluster:

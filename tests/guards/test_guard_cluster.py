@@ -1,10 +1,11 @@
-"""The guards that judge the cluster itself and the operator's choices: pause, selection, state, version."""
+"""Guards on the cluster and the operator's choices: listing, pause, selection, state, version."""
 
 from __future__ import annotations
 
 import pytest
 from guardkit import cases, cluster, policy, utc
 
+from controller.guards.listing import listing_guard
 from controller.guards.pause import pause_guard
 from controller.guards.selection import selection_guard
 from controller.guards.state import state_guard
@@ -12,6 +13,16 @@ from controller.guards.version import version_guard
 from controller.model import History, Reason, Version
 
 NOW = utc("2026-11-30 02:00")
+
+
+@pytest.mark.parametrize(("copies", "allowed"), [(1, True), (2, False), (5, False)])
+def test_listing_blocks_an_id_listed_more_than_once(copies, allowed):
+    result = listing_guard(cluster(listing_copies=copies), History(), policy(), NOW)
+    assert result.allowed is allowed
+    if not allowed:
+        assert result.reason is Reason.AMBIGUOUS_LISTING
+        assert result.detail == f"cluster id c-1 appears {copies} times in one list answer"
+        assert result.next_eligible is None
 
 
 def test_pause_blocks_with_the_reason():

@@ -19,7 +19,7 @@ SHANGHAI_WEEKDAYS = window(
 
 def test_guards_run_in_the_documented_order():
     assert [name for name, _ in GUARDS] == [
-        "pause", "selection", "state", "version", "debounce", "blackout",
+        "listing", "pause", "selection", "state", "version", "debounce", "blackout",
         "window", "cooldown", "budget", "breaker", "concurrency",
     ]  # fmt: skip
 
@@ -55,6 +55,18 @@ def test_first_blocking_guard_gives_the_reason():
     assert (decision.action, decision.reason) == (Action.BLOCKED, Reason.PAUSED)
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"sub_status": frozenset({"NORMAL"})}, {"task_status": "ACTIVE_STANDY_SWITCHOVER"}],
+    ids=["unbalanced", "balanced", "switching"],
+)
+def test_an_ambiguous_listing_blocks_before_anything_else_is_judged(changes):
+    decision = decide(cluster(listing_copies=3, **changes), History(paused=True), policy(), NOW)
+    assert (decision.action, decision.reason) == (Action.BLOCKED, Reason.AMBIGUOUS_LISTING)
+    assert decision.detail == "cluster id c-1 appears 3 times in one list answer"
+    assert decision.next_eligible is None
+
+
 def test_naive_now_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         decide(cluster(), History(), policy(), NOW.replace(tzinfo=None))
@@ -79,6 +91,7 @@ def test_evaluate_all_reports_every_guard():
 IN_BLACKOUT = [Blackout(start=utc("2026-11-30 11:00"), end=utc("2026-11-30 13:00"))]
 # (guard, cluster changes, history, policy fields, reason, bypassed by ignore_window)
 BYPASS_CASES = [
+    ("listing", {"listing_copies": 2}, History(), {}, Reason.AMBIGUOUS_LISTING, False),
     ("pause", {}, History(paused=True), {}, Reason.PAUSED, False),
     ("selection", {}, History(), {"selection": {"exclude": ["*"]}}, Reason.EXCLUDED, False),
     ("state", {"task_status": "SNAPSHOTTING"}, History(), {}, Reason.TASK_IN_PROGRESS, False),

@@ -252,6 +252,18 @@ def test_api_request_labels_stay_in_a_closed_set(
     assert count == 1
 
 
+def test_unexpected_responses_start_at_zero_and_keep_a_closed_label_set() -> None:
+    metrics = Metrics()
+    name = "dws_rebalancer_api_unexpected_responses_total"
+    assert samples(metrics.registry, name) == {labels(operation="switchover", kind="not_json"): 0}
+    metrics.observe_unexpected_response("switchover", "not_json")
+    metrics.observe_unexpected_response("https://dws.test/x", "Not JSON: <html>")
+    assert samples(metrics.registry, name) == {
+        labels(operation="switchover", kind="not_json"): 1,
+        labels(operation="other", kind="other"): 1,
+    }
+
+
 @pytest.mark.parametrize(
     ("ok", "kind", "counted_as"),
     [
