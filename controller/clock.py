@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -23,6 +24,12 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def stopwatch() -> Callable[[], float]:
+    """Real seconds elapsed since this call: how long work took (metrics), never what to decide."""
+    start = time.perf_counter()
+    return lambda: time.perf_counter() - start
 
 
 class ManualClock:

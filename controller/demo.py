@@ -2,6 +2,7 @@
 
 Everything is real except DWS itself: HTTP over a loopback socket with AK/SK signing, the SQLite
 journal, the guards, the metrics server. Virtual time runs `speed` times faster than the wall clock.
+Ctrl-C at any point stops it cleanly with exit code 0.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import signal
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from controller.clock import ScaledClock
+from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord
 from controller.runner import Runner
@@ -28,8 +32,8 @@ from controller.simulator.world import Simulator
 #: Monday 2026-11-30 00:48 in Shanghai (Sunday 16:48 UTC): the 01:00 window opens 12 minutes in.
 DEMO_START = dt.datetime(2026, 11, 29, 16, 48, tzinfo=dt.UTC)
 PROJECT, AK, SK = "demo-project", "DEMOAK00000000000001", "demo-secret-key"
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
 DEMO_SECONDS = 55.0  # real seconds before the summary, at most
+INTERRUPTED = "demo interrupted (Ctrl-C)"  # the cli says the same when Ctrl-C beats our handler
 
 
 def build_world(sim: Simulator) -> None:
@@ -80,6 +84,21 @@ def demo_settings(endpoint: str, journal: Path, listen: str) -> Settings:
     )
 
 
+def _stamp(when: dt.datetime) -> str:
+    """`Sun 16:48:27 UTC`: the demo speaks UTC, like every decision detail it prints."""
+    return f"{when.astimezone(dt.UTC):%a %H:%M:%S} UTC"
+
+
+def intro(speed: float) -> str:
+    return (
+        f"dws-rebalancer demo: the real controller against the bundled DWS emulator, time "
+        f"{speed:g}x faster (Ctrl-C stops it).\n"
+        "The off-peak window is Mon-Fri 01:00-05:00 Asia/Shanghai (+08:00).\n"
+        "All times below are UTC: that window is Sun-Thu 17:00-21:00 UTC, and the demo starts "
+        f"at {_stamp(DEMO_START)}, 12 minutes before it opens.\n"
+    )
+
+
 @dataclass
 class Narrator:
     """Prints what the controller decides, as it happens, and remembers what the demo must show."""
@@ -87,26 +106,25 @@ class Narrator:
     clock: ScaledClock
     out: TextIO
     last: dict[str, tuple[Action, Reason]] = field(default_factory=dict)
+    decided_at: dict[str, dt.datetime] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     finished: list[SwitchoverRecord] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set once everything was shown
 
-    @staticmethod
-    def _local(when: dt.datetime) -> str:
-        return f"{when.astimezone(CST):%a %H:%M:%S} CST"
-
     def _say(self, text: str) -> None:
-        self.out.write(f"[{self._local(self.clock.now())}] {text}\n")
+        self.out.write(f"[{_stamp(self.clock.now())}] {text}\n")
         self.out.flush()
 
     def decision(self, d: Decision) -> None:
+        self.decided_at[d.cluster_name] = d.at
         key = (d.action, d.reason)
         if self.last.get(d.cluster_name) == key:
+            self._check_done()
             return
         self.last[d.cluster_name] = key
         self.seen.add(f"{d.cluster_name}:{d.reason.value}")
         self._check_done()
-        when = f" [next eligible {self._local(d.next_eligible)}]" if d.next_eligible else ""
+        when = f" [next eligible {_stamp(d.next_eligible)}]" if d.next_eligible else ""
         self._say(
             f"{d.cluster_name:<10} {d.action.value:<10} {d.reason.value:<22} {d.detail}{when}"
         )
@@ -117,19 +135,15 @@ class Narrator:
             return
         self.finished.append(record)
         self._check_done()
-        took = (
-            f", interruption {record.interruption_seconds:.0f}s (virtual)"
-            if record.interruption_seconds is not None
-            else ""
-        )
-        self._say(f"{record.cluster_name:<10} switchover {record.outcome.value}{took}")
+        self._say(f"{record.cluster_name:<10} switchover {_outcome(record)}")
 
     def _check_done(self) -> None:
         if self.complete():
             self.done.set()
 
     def complete(self) -> bool:
-        """Everything the demo promises has been shown."""
+        """Everything the demo promises has been shown, and every finished switchover has been
+        followed by a decision, so the summary shows each cluster as it is afterwards."""
         wanted = {
             "sales-dw:outside_window",
             "legacy-dw:version_unsupported",
@@ -139,21 +153,53 @@ class Narrator:
             "etl-dw:debouncing",
         }
         succeeded = {r.cluster_name for r in self.finished if r.outcome is Outcome.SUCCEEDED}
-        return wanted <= self.seen and {"sales-dw", "etl-dw"} <= succeeded
+        settled = all(
+            r.ended is not None and self.decided_at.get(r.cluster_name, r.ended) > r.ended
+            for r in self.finished
+        )
+        return wanted <= self.seen and {"sales-dw", "etl-dw"} <= succeeded and settled
 
     def summary(self) -> str:
-        lines = ["", "summary:"]
+        """Each cluster's state at the end: its last decision and its last switchover."""
+        last_switchover = {r.cluster_name: r for r in self.finished}
+        lines = ["", f"summary at {_stamp(self.clock.now())}:"]
         for name, (action, reason) in sorted(self.last.items()):
-            lines.append(f"  {name:<10} last decision {action.value}/{reason.value}")
-        for r in self.finished:
-            took = f"{r.interruption_seconds:.0f}s" if r.interruption_seconds is not None else "-"
-            lines.append(f"  switchover {r.cluster_name}: {r.outcome} (interruption {took})")
+            record = last_switchover.get(name)
+            switched = f"last switchover {_outcome(record)}" if record else "no switchover"
+            lines.append(f"  {name:<10} {f'{action.value}/{reason.value}':<30} {switched}")
         return "\n".join(lines) + "\n"
+
+
+def _outcome(record: SwitchoverRecord) -> str:
+    took = record.interruption_seconds
+    return f"{record.outcome}" + ("" if took is None else f", interruption {took:.0f}s")
+
+
+@contextlib.contextmanager
+def _interruptible(stop: asyncio.Event) -> Iterator[asyncio.Event]:
+    """Ctrl-C (or SIGTERM) anywhere in the demo stops it cleanly; the event says it happened."""
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+
+    def interrupt() -> None:
+        interrupted.set()
+        stop.set()
+
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    for sig in sigs:
+        loop.add_signal_handler(sig, interrupt)
+    try:
+        yield interrupted
+    finally:
+        for sig in sigs:
+            loop.remove_signal_handler(sig)
 
 
 async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sys.stdout) -> int:
     if speed <= 0:
         raise ConfigError("--speed must be positive")
+    out.write(intro(speed))
+    out.flush()
     configure_logging(fmt="console", level="warning", stream=sys.stderr)
     clock = ScaledClock(DEMO_START, speed)
     sim = Simulator(clock, project_id=PROJECT, ak=AK, sk=SK)
@@ -161,21 +207,30 @@ async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sy
     narrator = Narrator(clock, out)
     stop = asyncio.Event()
     with (
+        _interruptible(stop) as interrupted,
         tempfile.TemporaryDirectory(prefix="dws-rebalancer-demo-") as tmp,
         BackgroundServer(sim) as dws,
     ):
-        settings = demo_settings(dws.url, Path(tmp) / "journal.db", listen)
+        journal = Path(tmp) / "journal.db"
+        # A fresh journal is the point of the demo: create it here, so the controller does not
+        # open with the warning a real deployment gets when its history is missing.
+        Journal.open(journal, now=clock.now()).close()
+        settings = demo_settings(dws.url, journal, listen)
 
         def ready(_: Runner, server: HttpServer) -> None:
+            base = f"http://{settings.listen_host}:{server.port}"
             out.write(
-                f"DWS emulator on {dws.url}; metrics on http://{settings.listen_host}:"
-                f"{server.port}/metrics; time runs {speed:g}x faster\n"
+                f"DWS emulator on {dws.url}; controller on {base}/ (metrics on {base}/metrics, "
+                f"also /healthz, /readyz, /status?pretty=1)\n"
             )
+            out.flush()
 
         async def finish_when_shown() -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(narrator.done.wait(), DEMO_SECONDS)
             out.write(narrator.summary())
+            out.write("(--forever keeps the controller running)\n" if not forever else "")
+            out.flush()
             if not forever:
                 stop.set()
 
@@ -188,6 +243,11 @@ async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sy
             on_decision=narrator.decision,
             on_switchover=narrator.switchover,
             on_ready=ready,
+            handle_signals=False,
         )
         watcher.cancel()
+    if interrupted.is_set():
+        out.write(f"\n{INTERRUPTED}\n")
+        out.flush()
+        return 0
     return 0 if narrator.complete() else 1

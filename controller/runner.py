@@ -11,13 +11,13 @@ import contextlib
 import datetime as dt
 import random
 import signal
-import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from controller.clock import Clock
+from controller.clock import Clock, stopwatch
 from controller.config_types import format_duration
 from controller.dws.errors import (
     AuthenticationError,
@@ -35,6 +35,22 @@ log = structlog.get_logger("controller.runner")
 SHUTDOWN_GRACE = 8.0
 JITTER = 0.1  # ±10 % on the poll interval, so many controllers don't hit the API in step
 MAX_BACKOFF_FACTOR = 4  # a failing cycle retries after at most 4 poll intervals
+#: Real seconds of slack on top of the longest legitimate pause (journal writes, a POST, a busy
+#: event loop): liveness must never fail a loop that is merely waiting for DWS.
+LIVENESS_MARGIN = 60.0
+
+#: How the loop waits: `sleep(stop, seconds)` returns after `seconds` or as soon as `stop` is set.
+Sleep = Callable[[asyncio.Event, float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    """The last full cycle attempt, as `/status` shows it."""
+
+    at: dt.datetime
+    ok: bool
+    seconds: float
+    error: str | None = None
 
 
 def error_kind(exc: BaseException) -> CycleErrorKind:
@@ -61,6 +77,7 @@ class Runner:
         *,
         time_scale: float = 1.0,
         rng: random.Random | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.reconciler = reconciler
         self.settings = reconciler.settings
@@ -68,7 +85,13 @@ class Runner:
         self.clock = clock
         self.time_scale = time_scale  # >1 in the demo: virtual seconds per real second
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self.heartbeat: float | None = None  # real monotonic seconds of the last loop turn
+        self._sleep = sleep or _wait_for_stop
+        self.started: dt.datetime | None = None
+        # Liveness, on `clock.monotonic()`: when the current step began (None between steps)
+        # and when the loop last finished one (or started).
+        self.step_started: float | None = None
+        self.last_turn: float | None = None
+        self.last_cycle: CycleResult | None = None
         self.last_success: dt.datetime | None = None
         self.last_error: str | None = None
         self.failures = 0
@@ -81,14 +104,34 @@ class Runner:
             dry_run=self.settings.dry_run,
             tracked=len(self.reconciler.tracked),
         )
-        self._next_poll = self.clock.monotonic()
+        self.started = self.clock.now()
+        self._next_poll = self.last_turn = self.clock.monotonic()
         while not stop.is_set():
-            self.heartbeat = time.monotonic()
-            await self._guarded(self._step(), stop)
+            self.step_started = self.clock.monotonic()
+            try:
+                await self._guarded(self._step(), stop)
+            finally:
+                self.step_started, self.last_turn = None, self.clock.monotonic()
             if stop.is_set():
                 break
             await self._sleep(stop, self._pause_seconds())
         log.info("controller_stopped", tracked=len(self.reconciler.tracked))
+
+    def liveness_limit(self) -> float:
+        """Seconds (on `clock`) the loop may spend in one step or one pause and still be alive.
+
+        The longest legitimate pause is the maximum back-off (jittered); the longest legitimate
+        step is a read that exhausts its retry budget with a last attempt running into the
+        request timeout. Both real-time bounds scale with the demo's accelerated clock. A DWS
+        outage never exceeds this: only a loop that is really stuck does.
+        """
+        longest_pause = (
+            self.settings.poll_interval.total_seconds() * MAX_BACKOFF_FACTOR * (1 + JITTER)
+        )
+        longest_read = (
+            self.reconciler.client.retry.budget + self.settings.request_timeout.total_seconds()
+        )
+        return longest_pause + (longest_read + LIVENESS_MARGIN) * self.time_scale
 
     async def _guarded(self, work: Coroutine[Any, Any, None], stop: asyncio.Event) -> None:
         """Run one step; if stop arrives meanwhile, forbid new actions and bound the wait."""
@@ -116,17 +159,17 @@ class Runner:
     async def cycle(self) -> bool:
         """One full reconcile cycle with its bookkeeping; True when it reached DWS and finished."""
         now = self.clock.now()
-        started = time.perf_counter()
+        elapsed = stopwatch()
         try:
             await self.reconciler.reconcile_once(now)
         except Exception as exc:  # one bad cycle must never kill the controller
-            return self._failed(exc, now, time.perf_counter() - started)
+            return self._failed(exc, now, elapsed())
+        seconds = elapsed()
         self.failures = 0
         self.last_success = now
         self.last_error = None
-        self.metrics.observe_cycle(
-            seconds=time.perf_counter() - started, ok=True, error_kind=None, now=now
-        )
+        self.last_cycle = CycleResult(now, ok=True, seconds=seconds)
+        self.metrics.observe_cycle(seconds=seconds, ok=True, error_kind=None, now=now)
         self._next_poll = self.clock.monotonic() + self._jittered(self.settings.poll_interval)
         return True
 
@@ -134,6 +177,7 @@ class Runner:
         kind = error_kind(exc)
         self.failures += 1
         self.last_error = f"{kind}: {exc}"
+        self.last_cycle = CycleResult(now, ok=False, seconds=seconds, error=self.last_error)
         backoff = self.settings.poll_interval * min(2 ** (self.failures - 1), MAX_BACKOFF_FACTOR)
         self._next_poll = self.clock.monotonic() + self._jittered(backoff)
         self.metrics.observe_cycle(seconds=seconds, ok=False, error_kind=kind, now=now)
@@ -163,10 +207,10 @@ class Runner:
     def _jittered(self, interval: dt.timedelta) -> float:
         return interval.total_seconds() * (1 + self.rng.uniform(-JITTER, JITTER))
 
-    @staticmethod
-    async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+async def _wait_for_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""The read-only HTTP side: /metrics, /healthz, /readyz, /status, served in the controller's loop."""
+"""The read-only HTTP side: /metrics, /healthz, /readyz, /status (and an index at /), served in
+the controller's loop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import datetime as dt
 import json
 import socket
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from enum import Enum
 from typing import Any, Protocol
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 import uvicorn
 from prometheus_client.exposition import choose_encoder
 
+from controller import __version__
 from controller.logs import get_logger, scrub
 from controller.metrics import Metrics
 
@@ -33,7 +36,7 @@ class StatusSource(Protocol):
     """What the loop tells the HTTP side; each call returns a snapshot and must not block."""
 
     def health(self) -> tuple[bool, str]:
-        """Alive: the loop's heartbeat is younger than 3 poll intervals."""
+        """Alive: the loop is turning (a DWS outage does not make it unhealthy; a stuck loop does)."""
         ...
 
     def ready(self) -> tuple[bool, str]:
@@ -41,12 +44,12 @@ class StatusSource(Protocol):
         ...
 
     def status(self) -> dict[str, Any]:
-        """Per cluster: observed state, last decision, reason, detail, next eligible time, ..."""
+        """The controller summary first, then per cluster: state, last decision, switchovers, ..."""
         ...
 
 
 def create_app(metrics: Metrics, source: StatusSource) -> ASGIApp:
-    """A read-only ASGI app; no framework, four routes."""
+    """A read-only ASGI app; no framework, five routes."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +63,7 @@ def create_app(metrics: Metrics, source: StatusSource) -> ASGIApp:
             encoder, content_type = choose_encoder(_header(scope, b"accept"))
             await _respond(send, 200, content_type.encode(), encoder(metrics.registry))
         else:
-            status, media_type, body = _ROUTES[path](source)
+            status, media_type, body = _ROUTES[path](source, _pretty(scope))
             await _respond(send, status, media_type, scrub(body).encode())
 
     return app
@@ -75,19 +78,46 @@ def _probe(check: Callable[[], tuple[bool, str]]) -> tuple[int, bytes, str]:
     return (200 if ok else 503), _TEXT, message.rstrip("\n") + "\n"
 
 
-def _status(source: StatusSource) -> tuple[int, bytes, str]:
+def _pretty(scope: Scope) -> bool:
+    """`?pretty`, `?pretty=1` (or `true`/`yes`): indented JSON for people reading it with curl."""
+    raw = bytes(scope.get("query_string", b"")).decode("latin-1")
+    query = urllib.parse.parse_qs(raw, keep_blank_values=True)
+    return any(v.lower() in ("1", "true", "yes", "") for v in query.get("pretty", []))
+
+
+def _dumps(value: object, pretty: bool) -> str:
+    # Key order is kept, not sorted: /status puts the controller summary before the clusters.
+    return json.dumps(value, default=_json_default, indent=2 if pretty else None) + "\n"
+
+
+def _status(source: StatusSource, pretty: bool) -> tuple[int, bytes, str]:
     try:
-        body = json.dumps(source.status(), default=_json_default, sort_keys=True)
+        body = _dumps(source.status(), pretty)
     except Exception:
         log.exception("status_snapshot_failed")
         return 500, _TEXT, "status unavailable; see the controller log\n"
-    return 200, _JSON, body + "\n"
+    return 200, _JSON, body
+
+
+#: What `/` lists: every endpoint and what it answers.
+ENDPOINTS = {
+    "/metrics": "Prometheus metrics (OpenMetrics when asked for)",
+    "/healthz": "liveness: 200 while the control loop turns, whatever DWS does",
+    "/readyz": "readiness: 200 once the configuration is valid and the last cycle reached DWS",
+    "/status": "JSON: the controller summary, then each cluster's state; ?pretty=1 indents it",
+}
+
+
+def _index(_: StatusSource, pretty: bool) -> tuple[int, bytes, str]:
+    index = {"service": "dws-rebalancer", "version": __version__, "endpoints": ENDPOINTS}
+    return 200, _JSON, _dumps(index, pretty)
 
 
 #: The routes answered from the status source; /metrics is answered from the registry.
-_ROUTES: dict[str, Callable[[StatusSource], tuple[int, bytes, str]]] = {
-    "/healthz": lambda source: _probe(source.health),
-    "/readyz": lambda source: _probe(source.ready),
+_ROUTES: dict[str, Callable[[StatusSource, bool], tuple[int, bytes, str]]] = {
+    "/": _index,
+    "/healthz": lambda source, _: _probe(source.health),
+    "/readyz": lambda source, _: _probe(source.ready),
     "/status": _status,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from controller.bootstrap import assemble
@@ -24,8 +25,10 @@ async def serve_controller(
     on_decision: Callable[[Decision], None] | None = None,
     on_switchover: Callable[[SwitchoverRecord], None] | None = None,
     on_ready: Callable[[Runner, HttpServer], None] | None = None,
+    handle_signals: bool = True,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or `stop` is set)."""
+    """Run until SIGTERM/SIGINT (or `stop` is set); `handle_signals=False` leaves the signals to
+    the caller (the demo handles Ctrl-C for its whole run, not only while the loop runs)."""
     clock = clock or SystemClock()
     stop = stop or asyncio.Event()
     async with assemble(
@@ -45,7 +48,7 @@ async def serve_controller(
         if on_ready is not None:
             on_ready(runner, server)
         try:
-            with stop_on_signals(stop):
+            with stop_on_signals(stop) if handle_signals else contextlib.nullcontext():
                 await runner.run(stop)
         finally:
             await server.stop()

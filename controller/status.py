@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
+from controller import __version__
+from controller.config_types import format_duration
 from controller.model import Decision, SwitchoverRecord
 from controller.reconcile import ClusterView
-from controller.runner import Runner
+from controller.runner import CycleResult, Runner
 
 
 def _iso(when: dt.datetime | None) -> str | None:
@@ -24,6 +25,17 @@ def decision_json(decision: Decision | None) -> dict[str, Any] | None:
         "detail": decision.detail,
         "at": _iso(decision.at),
         "next_eligible": _iso(decision.next_eligible),
+    }
+
+
+def cycle_json(cycle: CycleResult | None) -> dict[str, Any] | None:
+    if cycle is None:
+        return None
+    return {
+        "at": _iso(cycle.at),
+        "ok": cycle.ok,
+        "seconds": round(cycle.seconds, 3),
+        "error": cycle.error,
     }
 
 
@@ -49,13 +61,25 @@ class ControllerStatus:
         self.runner = runner
 
     def health(self) -> tuple[bool, str]:
-        beat = self.runner.heartbeat
-        limit = 3 * self.runner.settings.poll_interval.total_seconds() / self.runner.time_scale
-        if beat is None:
+        """Is the LOOP alive, whatever DWS does (`/readyz` reports DWS trouble)?
+
+        Alive while the current step (a cycle attempt, successful or failed, or a tracking
+        read) started less than the runner's liveness limit ago, or, between steps, while the
+        last one ended less than that ago. The limit covers the longest back-off plus a read
+        that uses up its retry budget, so an outage of any length keeps the pod alive.
+        """
+        runner = self.runner
+        if runner.last_turn is None:
             return False, "loop not started"
-        age = time.monotonic() - beat
+        now, limit, scale = runner.clock.monotonic(), runner.liveness_limit(), runner.time_scale
+        if runner.step_started is not None:
+            age = now - runner.step_started
+            what = "current step (cycle or tracking read) started"
+        else:
+            age = now - runner.last_turn
+            what = "last loop turn ended"
         if age > limit:
-            return False, f"loop heartbeat {age:.0f}s old (limit {limit:.0f}s)"
+            return False, f"loop stuck: {what} {age / scale:.0f}s ago (limit {limit / scale:.0f}s)"
         return True, "ok"
 
     def ready(self) -> tuple[bool, str]:
@@ -66,20 +90,35 @@ class ControllerStatus:
         return True, "ok"
 
     def status(self) -> dict[str, Any]:
-        rec = self.runner.reconciler
-        pause = rec.journal.pause_state()
+        """The controller summary first, then one entry per cluster (README: "/status fields")."""
         return {
-            "paused": rec.settings.paused or pause.paused,
-            "pause_reason": pause.reason,
-            "dry_run": rec.settings.dry_run,
-            "last_cycle_success": _iso(self.runner.last_success),
-            "last_error": self.runner.last_error,
-            # Set when the journal could not be read at start: every cluster is cooling down.
-            "journal_unreadable_since": _iso(rec.caution_since),
+            "controller": self._controller(),
             "clusters": [
                 self._cluster(view)
-                for view in sorted(rec.views.values(), key=lambda v: v.cluster.name)
+                for view in sorted(
+                    self.runner.reconciler.views.values(), key=lambda v: v.cluster.name
+                )
             ],
+        }
+
+    def _controller(self) -> dict[str, Any]:
+        runner = self.runner
+        rec, settings = runner.reconciler, runner.settings
+        pause = rec.journal.pause_state()
+        return {
+            "version": __version__,
+            "started": _iso(runner.started),
+            "poll_interval": format_duration(settings.poll_interval),
+            "tracking_interval": format_duration(settings.tracking_interval),
+            "dry_run": settings.dry_run,
+            "paused": settings.paused or pause.paused,
+            "pause_reason": pause.reason,
+            "last_cycle": cycle_json(runner.last_cycle),
+            "last_success": _iso(runner.last_success),
+            "last_error": runner.last_error,
+            "consecutive_failures": runner.failures,
+            # Set when the journal could not be read at start: every cluster is cooling down.
+            "journal_unreadable_since": _iso(rec.caution_since),
         }
 
     def _cluster(self, view: ClusterView) -> dict[str, Any]:
@@ -97,6 +136,7 @@ class ControllerStatus:
             "window_open": view.window_open,
             "decision": decision_json(view.decision),
             "tracked_switchover": switchover_json(rec.tracked.get(cluster.id)),
+            "last_switchover": switchover_json(self._last_switchover(cluster.id)),
             "breaker": {
                 "open": view.breaker_open,
                 "consecutive_failures": failures,
@@ -104,3 +144,8 @@ class ControllerStatus:
             },
             "forbidden": rec.switchovers.forbidden.get(cluster.id),
         }
+
+    def _last_switchover(self, cluster_id: str) -> SwitchoverRecord | None:
+        """The newest journaled switchover of the cluster (in flight or finished), if any."""
+        recent = self.runner.reconciler.journal.switchovers(cluster_id=cluster_id, limit=1)
+        return recent[-1] if recent else None

@@ -1,7 +1,10 @@
-"""The README's first quick-start command: `dws-rebalancer demo` shows every promised behaviour."""
+"""The README's first quick-start command: `dws-rebalancer demo` shows every promised behaviour,
+reads well (an introduction first, one time zone, the final state), and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
+import re
+import signal
 import subprocess
 import sys
 
@@ -9,14 +12,14 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+DEMO = [sys.executable, "-m", "controller", "demo", "--listen", "127.0.0.1:0"]
+#: A narrated line: `[Sun 16:48:27 UTC] sales-dw ...`.
+STAMPED = re.compile(r"^\[(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d:\d\d:\d\d UTC\] ")
+
 
 def test_demo_shows_everything_it_promises() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "controller", "demo", "--listen", "127.0.0.1:0", "--speed", "120"],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
+        [*DEMO, "--speed", "120"], capture_output=True, text=True, timeout=90, check=False
     )
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr[-3000:]
@@ -34,5 +37,51 @@ def test_demo_shows_everything_it_promises() -> None:
     assert shown("etl-dw", "debouncing")
     assert shown("etl-dw", "switchover succeeded")
     assert "metrics on http://127.0.0.1:" in out
-    assert "summary:" in out
     assert "Traceback" not in proc.stderr
+    # Read as a user would: an introduction first, no warning anywhere.
+    assert lines[0].startswith("dws-rebalancer demo: the real controller"), lines[0]
+    assert proc.stderr == "", proc.stderr
+    # One time zone per line, never the ambiguous "CST".
+    assert "CST" not in out
+    narrated = [line for line in lines if line.startswith("[")]
+    assert len(narrated) > 10
+    assert all(STAMPED.match(line) for line in narrated), narrated
+    assert not [line for line in narrated if "+08:00" in line]
+    # The summary shows each cluster as it ended up: etl-dw balanced after its switchover.
+    summary = lines[next(i for i, line in enumerate(lines) if line.startswith("summary at ")) :]
+    rows = {row.split()[0]: row for row in summary[1:] if row.startswith("  ")}
+    assert sorted(rows) == ["etl-dw", "legacy-dw", "report-dw", "risk-dw", "sales-dw"]
+    for name in ("etl-dw", "sales-dw", "report-dw"):
+        assert "none/not_unbalanced" in rows[name], rows[name]
+        assert "last switchover succeeded, interruption" in rows[name], rows[name]
+    assert "blocked/version_unsupported" in rows["legacy-dw"]
+    assert "no switchover" in rows["risk-dw"]
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["dws-rebalancer demo:", "blocked    debouncing", "switchover started"],
+    ids=["at-start", "mid-demo", "switchover-in-flight"],
+)
+def test_ctrl_c_stops_the_demo_with_exit_0_and_a_note(marker: str) -> None:
+    proc = subprocess.Popen(
+        [*DEMO, "--speed", "240"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    try:
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    out = "".join(seen) + rest
+    assert marker in out, out
+    assert proc.returncode == 0, out + err
+    assert out.rstrip().endswith("demo interrupted (Ctrl-C)"), out
+    assert "summary at" not in out
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err

@@ -13,7 +13,7 @@ import pytest
 from obskit import T0, BackgroundServer, StaticStatus
 from structlog.testing import capture_logs
 
-from controller import logs
+from controller import __version__, logs
 from controller.metrics import Metrics
 from controller.model import Reason
 from controller.server import HttpServer, create_app
@@ -111,6 +111,41 @@ def test_status_is_json_with_times_and_enums(client: httpx.Client) -> None:
     }
 
 
+def test_status_keeps_the_controller_summary_first(client: httpx.Client) -> None:
+    SOURCE.snapshot = {"controller": {"version": "1.0", "paused": False}, "clusters": []}
+    response = client.get("/status")
+    assert response.text == '{"controller": {"version": "1.0", "paused": false}, "clusters": []}\n'
+
+
+@pytest.mark.parametrize("query", ["pretty=1", "pretty", "pretty=true", "x=1&pretty=yes"])
+def test_status_pretty_prints_on_request(client: httpx.Client, query: str) -> None:
+    SOURCE.snapshot = {"controller": {"paused": False}, "clusters": [{"name": "dws-a"}]}
+    pretty = client.get(f"/status?{query}")
+    assert pretty.status_code == 200
+    assert pretty.headers["content-type"] == "application/json"
+    assert pretty.text.splitlines()[:3] == ["{", '  "controller": {', '    "paused": false']
+    assert pretty.json() == client.get("/status").json()
+
+
+@pytest.mark.parametrize("query", ["", "?pretty=0", "?pretty=no", "?other=1"])
+def test_status_is_compact_by_default(client: httpx.Client, query: str) -> None:
+    SOURCE.snapshot = {"controller": {"paused": False}, "clusters": []}
+    assert client.get(f"/status{query}").text.count("\n") == 1
+
+
+def test_root_lists_every_endpoint(client: httpx.Client) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    index = response.json()
+    assert index["service"] == "dws-rebalancer"
+    assert index["version"] == __version__
+    assert sorted(index["endpoints"]) == ["/healthz", "/metrics", "/readyz", "/status"]
+    for path in index["endpoints"]:  # every listed endpoint answers
+        assert client.get(path).status_code == 200
+    assert client.get("/?pretty=1").text.startswith('{\n  "service"')
+
+
 def test_status_never_shows_a_registered_secret(
     client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -154,14 +189,15 @@ def test_probe_that_raises_answers_503(path: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("GET", "/", 404),
         ("GET", "/metrics/", 404),
+        ("GET", "/index.html", 404),
         ("GET", "/admin/pause", 404),
         ("POST", "/nope", 404),
         ("POST", "/metrics", 405),
         ("PUT", "/status", 405),
         ("DELETE", "/healthz", 405),
         ("POST", "/readyz", 405),
+        ("POST", "/", 405),
     ],
 )
 def test_unknown_paths_and_methods_are_refused(
