@@ -1,4 +1,4 @@
-"""Assembling a controller from settings: journal (with the unreadable-journal rule), client, metrics."""
+"""Assembling a controller from settings: actor lock, journal (the unreadable rule), client, metrics."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import structlog
 
 from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
-from controller.journal import Journal, JournalUnreadable
+from controller.journal import MEMORY, ActorLock, Journal, JournalUnreadable
 from controller.metrics import Metrics
 from controller.model import Decision, SwitchoverRecord
 from controller.reconcile import Reconciler
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
     import httpx
 
 log = structlog.get_logger("controller.bootstrap")
+
+
+class Access(StrEnum):
+    """How a command uses the journal."""
+
+    #: `run`, `once`, `switchover`: hold the actor lock, create or migrate the journal.
+    ACT = "act"
+    #: `status`: read only; a missing journal is an empty history and is not created.
+    READ = "read"
 
 
 def open_journal(
@@ -47,10 +57,30 @@ def open_journal(
             consequence="no history: every cluster is treated as switched over now (one cooldown)",
             fix="move the file aside or start with --reset-journal (keeps a backup)",
         )
-        return Journal.open(":memory:", now=now), now
+        return Journal.open(MEMORY, now=now), now
     if journal.created:
         log.warning("starting_without_history", path=str(path))
     return journal, None
+
+
+def read_journal(settings: Settings, now: dt.datetime) -> tuple[Journal, dt.datetime | None]:
+    """The journal opened read-only, and the caution time when it could not be read.
+
+    Never creates, migrates or writes the file: a missing one is an empty in-memory history.
+    """
+    path = settings.journal_path
+    if not path.exists():
+        return Journal.open(MEMORY, now=now), None
+    try:
+        return Journal.open_read_only(path), None
+    except JournalUnreadable as exc:
+        log.error(
+            "journal_unreadable",
+            path=str(path),
+            error=str(exc),
+            consequence="no history: every cluster is treated as switched over now (one cooldown)",
+        )
+        return Journal.open(MEMORY, now=now), now
 
 
 @dataclass
@@ -68,23 +98,27 @@ async def assemble(
     *,
     clock: Clock | None = None,
     auth_clock: Clock | None = None,
+    access: Access = Access.ACT,
     reset_journal: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     on_decision: Callable[[Decision], None] | None = None,
     on_switchover: Callable[[SwitchoverRecord], None] | None = None,
 ) -> AsyncIterator[Parts]:
-    """Everything a command needs, closed in the right order on the way out."""
+    """Everything a command needs, closed in the right order on the way out.
+
+    `Access.ACT` raises `JournalInUse` while another process acts on the same journal.
+    """
     clock = clock or SystemClock()
     metrics = Metrics()
-    journal, caution = open_journal(settings, clock.now(), reset=reset_journal)
-    try:
-        client = DwsClient.from_settings(
-            settings,
-            clock=auth_clock or SystemClock(),
-            transport=transport,
-            on_request=metrics.observe_api_request,
-        )
-        async with client:
+    with contextlib.ExitStack() as held:
+        if access is Access.ACT:
+            if str(settings.journal_path) != MEMORY:  # before a reset: never move one in use
+                held.enter_context(ActorLock.acquire(settings.journal_path))
+            journal, caution = open_journal(settings, clock.now(), reset=reset_journal)
+        else:
+            journal, caution = read_journal(settings, clock.now())
+        held.enter_context(journal)  # closed before the lock is released
+        async with dws_client(settings, auth_clock, transport, metrics) as client:
             reconciler = Reconciler(
                 settings,
                 client,
@@ -95,5 +129,19 @@ async def assemble(
                 on_switchover=on_switchover,
             )
             yield Parts(settings, client, journal, metrics, reconciler)
-    finally:
-        journal.close()
+
+
+def dws_client(
+    settings: Settings,
+    auth_clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    metrics: Metrics | None = None,
+) -> DwsClient:
+    """The DWS client alone (`check-config` needs no journal); use it as an async context."""
+    return DwsClient.from_settings(
+        settings,
+        clock=auth_clock or SystemClock(),
+        transport=transport,
+        on_request=None if metrics is None else metrics.observe_api_request,
+        on_unexpected=None if metrics is None else metrics.observe_unexpected_response,
+    )

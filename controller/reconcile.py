@@ -20,6 +20,7 @@ from controller.dws.errors import (
 )
 from controller.guards.timewindow import is_window_open
 from controller.journal import Journal
+from controller.manual import ManualRequests, request_ttl
 from controller.metrics import Metrics
 from controller.model import (
     Action,
@@ -82,6 +83,7 @@ class Reconciler:
         self.on_decision = on_decision
         self.views: dict[str, ClusterView] = {}
         self.switchovers = Switchovers(settings, client, journal, metrics, on_switchover)
+        self.requests = ManualRequests(journal, self.switchovers, settings.project_id)
         self._details: dict[str, tuple[dt.datetime, Cluster]] = {}
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self.stopping = False  # set on shutdown: no new POST after this
@@ -103,7 +105,9 @@ class Reconciler:
         since = self._update_unbalanced_since(clusters, now)
         clusters = [await self._with_detail(c, now) for c in clusters]
         report.started += self.switchovers.detect_external(clusters, now)
-        report.finished += await self.switchovers.follow(now, by_id)
+        # An ambiguous list entry is no evidence of how a switchover went: read those back.
+        unambiguous = {cid: c for cid, c in by_id.items() if not c.listing_ambiguous}
+        report.finished += await self.switchovers.follow(now, unambiguous)
         judge = self._judge(since, now)
         self.metrics.set_paused(judge.paused)
         for cluster in sorted(clusters, key=lambda c: c.name):
@@ -112,6 +116,7 @@ class Reconciler:
             if decision.action is Action.SWITCHOVER and not self.stopping:
                 record = await self.switchovers.trigger(cluster, Trigger.CONTROLLER, now)
                 (report.started if record.in_flight else report.finished).append(record)
+        await self._answer_requests(clusters, since, now, report)
         self._forget_vanished(by_id)
         self._prune(now)
         self.metrics.observe_clusters(
@@ -137,6 +142,23 @@ class Reconciler:
     async def track_once(self, now: dt.datetime) -> CycleReport:
         """Between full polls: read back only the tracked clusters (one detail call each)."""
         return CycleReport(finished=await self.switchovers.follow(now))
+
+    async def _answer_requests(
+        self,
+        clusters: list[Cluster],
+        since: dict[str, dt.datetime],
+        now: dt.datetime,
+        report: CycleReport,
+    ) -> None:
+        """`switchover` commands recorded beside us; a fresh judge counts this cycle's POSTs."""
+        for record in await self.requests.answer(
+            clusters,
+            self._judge(since, now),
+            now,
+            ttl=request_ttl(self.settings.poll_interval),
+            stopping=lambda: self.stopping,
+        ):
+            (report.started if record.in_flight else report.finished).append(record)
 
     # ---- history and bookkeeping -----------------------------------------------------------
 
@@ -283,11 +305,17 @@ class _Judge:
     pause_reason: str | None
     at: dt.datetime
 
-    def __call__(self, cluster: Cluster) -> tuple[Decision, History]:
+    def __call__(
+        self, cluster: Cluster, *, ignore_window: bool = False
+    ) -> tuple[Decision, History]:
         rec = self.reconciler
         history = rec._history(cluster, self.since, self.recent, self.paused, self.pause_reason)
         policy = rec.policy(cluster)
-        return decide(cluster, history, policy, self.at, dry_run=rec.settings.dry_run), history
+        dry_run = rec.settings.dry_run
+        decision = decide(
+            cluster, history, policy, self.at, dry_run=dry_run, ignore_window=ignore_window
+        )
+        return decision, history
 
 
 def _decision_key(decision: Decision) -> tuple[str, Action, Reason]:

@@ -58,12 +58,21 @@ class Switchovers:
     # ---- triggering -------------------------------------------------------------------------
 
     async def trigger(
-        self, cluster: Cluster, trigger: Trigger, now: dt.datetime
+        self,
+        cluster: Cluster,
+        trigger: Trigger,
+        now: dt.datetime,
+        *,
+        request_id: int | None = None,
     ) -> SwitchoverRecord:
-        """POST once. The result is in flight (accepted or unconfirmed) or finished as `rejected`."""
+        """POST once. The result is in flight (accepted or unconfirmed) or finished as `rejected`.
+
+        `request_id`: the switchover request this carries out, marked done with the row.
+        """
         # Durable before the POST: a crash after sending must find this row and not send again.
         record = self.journal.begin_switchover(
-            SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False)
+            SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False),
+            request_id=request_id,
         )
         log.info(
             "switchover_requested",

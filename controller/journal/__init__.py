@@ -1,4 +1,7 @@
-"""The journal: the controller's SQLite memory across restarts (switchovers, decisions, pause, debounce)."""
+"""The journal: the controller's SQLite memory across restarts (switchovers, decisions, pause, debounce).
+
+One process at a time acts from it (`ActorLock`); others read it or write short operator rows.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,19 @@ from pathlib import Path
 
 from controller.journal import rows, schema
 from controller.journal.errors import JournalError, JournalUnreadable
+from controller.journal.lock import ActorLock, JournalInUse
 from controller.journal.records import (
     EventKind,
     HistoryItem,
     OperatorEvent,
     PauseState,
+    RequestState,
+    SwitchoverRequest,
     renamed,
     when,
 )
+from controller.journal.requests import SwitchoverRequests, settle
 from controller.journal.schema import APPLICATION_ID, MEMORY, MIGRATIONS, Migration
-from controller.journal.store import Store
 from controller.model import FAILURE_OUTCOMES, Decision, Outcome, SwitchoverRecord
 
 __all__ = [
@@ -27,14 +33,18 @@ __all__ = [
     "MEMORY",
     "MIGRATIONS",
     "SWITCHOVER_RETENTION",
+    "ActorLock",
     "EventKind",
     "HistoryItem",
     "Journal",
     "JournalError",
+    "JournalInUse",
     "JournalUnreadable",
     "Migration",
     "OperatorEvent",
     "PauseState",
+    "RequestState",
+    "SwitchoverRequest",
 ]
 
 #: How long a call waits for another process (the CLI, the controller) to release the file.
@@ -43,7 +53,7 @@ BUSY_TIMEOUT_SECONDS = 5.0
 SWITCHOVER_RETENTION = dt.timedelta(days=35)
 
 
-class Journal(Store):
+class Journal(SwitchoverRequests):
     """One open journal file. Every method is one short transaction; safe to share across threads."""
 
     @classmethod
@@ -58,20 +68,51 @@ class Journal(Store):
         return cls(conn, path, created=created)
 
     @classmethod
+    def open_read_only(cls, path: Path | str, *, follow: bool = False) -> Journal:
+        """Open an existing journal for reading only: never created, migrated or written.
+
+        An older schema reads as it is. `follow` keeps seeing what a running controller commits.
+        """
+        conn = schema.connect_read_only(
+            Path(path), timeout=BUSY_TIMEOUT_SECONDS, migrations=MIGRATIONS, follow=follow
+        )
+        return cls(conn, Path(path), created=False)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._read("PRAGMA user_version", {}, lambda row: row[0])[0])
+
+    @classmethod
     def reset(cls, path: Path | str, *, now: dt.datetime) -> Path | None:
         """Move the journal (and its -wal/-shm) aside as `<name>.<UTC stamp>.bak`; None if absent."""
         return schema.move_aside(Path(path), now)
 
     # -- switchovers ---------------------------------------------------------------------------
 
-    def begin_switchover(self, record: SwitchoverRecord) -> SwitchoverRecord:
-        """Insert a switchover (normally in flight) and fsync it: call this before sending the POST."""
+    def begin_switchover(
+        self, record: SwitchoverRecord, *, request_id: int | None = None
+    ) -> SwitchoverRecord:
+        """Insert a switchover (normally in flight) and fsync it: call this before sending the POST.
+
+        `request_id` marks that switchover request done in the same transaction, so a crash
+        after the POST can never leave the request pending, to be carried out a second time.
+        """
         if record.id is not None:
             raise ValueError(f"switchover already journaled with id {record.id}")
         row = rows.switchover_row(record)
         with self._write(durable=True) as conn:
             cursor = conn.execute(rows.INSERT_SWITCHOVER, row)
             self._note_name(conn, record.cluster_id, record.cluster_name, row["started"])
+            if request_id is not None:
+                done = RequestState.DONE
+                settle(
+                    conn,
+                    self.path,
+                    request_id,
+                    done,
+                    record.started,
+                    switchover_id=cursor.lastrowid,
+                )
         return dataclasses.replace(record, id=cursor.lastrowid)
 
     def confirm_switchover(self, id: int, *, at: dt.datetime) -> None:
@@ -109,6 +150,10 @@ class Journal(Store):
             )
             updated = conn.execute("SELECT * FROM switchovers WHERE id = ?", (id,))
             return self._parse(rows.switchover, updated)[0]
+
+    def switchover(self, id: int) -> SwitchoverRecord | None:
+        found = self._read("SELECT * FROM switchovers WHERE id = :id", {"id": id}, rows.switchover)
+        return found[0] if found else None
 
     def in_flight(self) -> list[SwitchoverRecord]:
         sql = "SELECT * FROM switchovers WHERE outcome IS NULL ORDER BY started, id"

@@ -1,4 +1,4 @@
-"""The journal's own value types: operator events, the pause state, and merged history items."""
+"""The journal's own value types: operator events, the pause state, switchover requests, history."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from controller.model import Decision, SwitchoverRecord
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"  # carried out: `switchover_id` names the switchover it started
+    REFUSED = "refused"  # not carried out: `reason` and `detail` say why
 
 
 class EventKind(StrEnum):
@@ -34,6 +40,22 @@ class OperatorEvent:
     cluster_id: str | None = None
     by: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SwitchoverRequest:
+    """A manual switchover asked for beside a running controller, which carries it out."""
+
+    id: int
+    cluster: str  # id or name, as the operator typed it; resolved by the controller
+    ignore_window: bool
+    requested_at: dt.datetime
+    by: str | None = None
+    state: RequestState = RequestState.PENDING
+    handled_at: dt.datetime | None = None
+    switchover_id: int | None = None
+    reason: str | None = None  # a decision reason code, `unknown_cluster` or `expired`
+    detail: str | None = None
 
 
 HistoryItem = SwitchoverRecord | Decision | OperatorEvent

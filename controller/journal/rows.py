@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
-from controller.journal.records import EventKind, OperatorEvent
+from controller.journal.records import EventKind, OperatorEvent, RequestState, SwitchoverRequest
 from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord, Trigger
 
 #: Error texts come from API bodies that can be whole HTML pages; the journal keeps the start.
@@ -116,6 +116,21 @@ def event(row: sqlite3.Row) -> OperatorEvent:
         cluster_id=row["cluster_id"],
         by=row["actor"],
         reason=row["reason"],
+    )
+
+
+def request(row: sqlite3.Row) -> SwitchoverRequest:
+    return SwitchoverRequest(
+        id=row["id"],
+        cluster=row["cluster"],
+        ignore_window=bool(row["ignore_window"]),
+        requested_at=time(row["requested_at"]),
+        by=row["actor"],
+        state=RequestState(row["state"]),
+        handled_at=opt_time(row["handled_at"]),
+        switchover_id=row["switchover_id"],
+        reason=row["reason"],
+        detail=row["detail"],
     )
 
 

@@ -44,9 +44,25 @@ def _schema_v1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_SCHEMA_V2 = (
+    # Manual switchovers asked for beside a running controller (`switchover` while `run` holds
+    # the actor lock): the controller carries them out and records what became of each.
+    """CREATE TABLE switchover_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, ignore_window INTEGER NOT NULL,
+        requested_at TEXT NOT NULL, actor TEXT, state TEXT NOT NULL, handled_at TEXT,
+        switchover_id INTEGER, reason TEXT, detail TEXT)""",
+    "CREATE INDEX switchover_requests_by_state ON switchover_requests (state, id)",
+)
+
+
+def _schema_v2(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_V2:
+        conn.execute(statement)
+
+
 #: Forward migrations: entry i takes a journal from schema version i to i + 1 (0 = empty file).
-#: A v2 appends one function; it runs in the same transaction as the version bump.
-MIGRATIONS: list[Migration] = [_schema_v1]
+#: Each runs in the same transaction as its version bump. Released entries never change.
+MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2]
 
 
 def connect(
@@ -76,6 +92,33 @@ def connect(
     return conn, created
 
 
+def connect_read_only(
+    path: Path, *, timeout: float, migrations: Sequence[Migration], follow: bool
+) -> sqlite3.Connection:
+    """Open an existing journal without ever writing it: no creation, no migration.
+
+    `follow` is for a reader that polls while a controller writes: it reads through the live WAL.
+    Otherwise a WAL file without a -wal (no writer has it open) is read `immutable`, because a
+    plain read-only connection would leave an empty -wal/-shm beside it.
+    """
+    if not path.exists():
+        raise JournalError(f"journal {path} does not exist")
+    _probe(path, timeout, migrations)
+    live = follow or Path(f"{path}-wal").exists() or not _wal_header(path)
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?{'mode=ro' if live else 'immutable=1'}",
+            uri=True,
+            timeout=timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise JournalUnreadable(f"journal {path} is unreadable: {exc}") from None
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 def move_aside(path: Path, now: dt.datetime) -> Path | None:
     """Move the journal (and its -wal/-shm) aside as `<name>.<UTC stamp>.bak`; None if absent."""
     if not path.exists():
@@ -95,6 +138,16 @@ def move_aside(path: Path, now: dt.datetime) -> Path | None:
     except OSError as exc:
         raise JournalError(f"journal {path}: cannot move aside ({exc.strerror})") from None
     return backup
+
+
+def _wal_header(path: Path) -> bool:
+    """Whether the file is in WAL mode (SQLite header bytes 18-19 are 2 then)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return header[18:20] == b"\x02\x02"
 
 
 def _probe(path: Path, timeout: float, migrations: Sequence[Migration]) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+from controller import journal as journal_module
 from controller.journal import Journal
 from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord, Trigger
 
@@ -78,3 +80,59 @@ def crash_after(path: Path, body: str) -> None:
     script += textwrap.dedent(body) + "\nos._exit(9)\n"
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, check=False)
     assert done.returncode == 9
+
+
+# The v1 schema exactly as released. Released schemas never change: a change is a new migration.
+V1_DDL = """
+CREATE TABLE switchovers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, cluster_name TEXT NOT NULL,
+    trigger TEXT NOT NULL, started TEXT NOT NULL, confirmed INTEGER NOT NULL,
+    confirmed_at TEXT, ended TEXT, outcome TEXT, interruption_seconds REAL, error TEXT);
+CREATE INDEX switchovers_by_cluster ON switchovers (cluster_id, started);
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, cluster_name TEXT NOT NULL,
+    action TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
+    next_eligible TEXT);
+CREATE INDEX decisions_by_cluster ON decisions (cluster_id, id);
+CREATE TABLE unbalanced (cluster_id TEXT PRIMARY KEY, since TEXT NOT NULL);
+CREATE TABLE operator_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, cluster_id TEXT, at TEXT NOT NULL,
+    actor TEXT, reason TEXT);
+CREATE TABLE clusters (cluster_id TEXT PRIMARY KEY, name TEXT NOT NULL, named_at TEXT NOT NULL);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# What v2 added: the switchover requests `switchover` records beside a running controller.
+V2_DDL = """
+CREATE TABLE switchover_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, ignore_window INTEGER NOT NULL,
+    requested_at TEXT NOT NULL, actor TEXT, state TEXT NOT NULL, handled_at TEXT,
+    switchover_id INTEGER, reason TEXT, detail TEXT);
+CREATE INDEX switchover_requests_by_state ON switchover_requests (state, id);
+"""
+
+
+def hand_made_v1(path: Path) -> None:
+    """A v1 journal written with plain SQL, the way a released controller left it."""
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        V1_DDL
+        + f"PRAGMA application_id = {journal_module.APPLICATION_ID}; PRAGMA user_version = 1;"
+        """
+        INSERT INTO switchovers (cluster_id, cluster_name, trigger, started, confirmed, ended,
+                                 outcome, interruption_seconds)
+        VALUES ('c1', 'alpha', 'controller', '2024-05-01T12:00:00.000000+00:00', 1,
+                '2024-05-01T12:01:00.000000+00:00', 'succeeded', 4.5);
+        INSERT INTO operator_events (kind, at, actor, reason)
+        VALUES ('pause', '2024-05-01T12:02:00.000000+00:00', 'alice', 'freeze');
+        """
+    )
+    conn.close()
+
+
+def user_version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        return version
+    finally:
+        conn.close()

@@ -73,6 +73,21 @@ def test_a_write_that_cannot_get_the_lock_is_a_clear_error(
         assert journal.pause_state().paused
 
 
+def test_an_operator_write_waits_for_a_busy_writer_instead_of_failing(path: Path) -> None:
+    """`pause` beside a running controller: SQLite's busy timeout makes it wait its turn."""
+    with Journal.open(path, now=T0) as journal:
+        writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        writer.execute("BEGIN IMMEDIATE")
+        releaser = threading.Timer(0.3, writer.execute, args=("COMMIT",))
+        releaser.start()
+        try:
+            journal.set_paused(True, at=T0, reason="incident")  # blocked ~0.3 s, then written
+        finally:
+            releaser.join()
+            writer.close()
+        assert journal.pause_state().reason == "incident"
+
+
 def test_threads_can_share_one_journal(journal: Journal) -> None:
     def work(cluster: str) -> None:
         for n in range(25):

@@ -9,49 +9,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from journalkit import T0, at, crash_after, decision, finished, record, snapshot
+from journalkit import (
+    T0,
+    V2_DDL,
+    at,
+    crash_after,
+    decision,
+    finished,
+    hand_made_v1,
+    record,
+    snapshot,
+    user_version,
+)
 
 from controller import journal as journal_module
 from controller.journal import Journal, JournalError, JournalUnreadable, PauseState
 from controller.model import Outcome
-
-# The v1 schema exactly as released. Released schemas never change: a change is a new migration.
-V1_DDL = """
-CREATE TABLE switchovers (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, cluster_name TEXT NOT NULL,
-    trigger TEXT NOT NULL, started TEXT NOT NULL, confirmed INTEGER NOT NULL,
-    confirmed_at TEXT, ended TEXT, outcome TEXT, interruption_seconds REAL, error TEXT);
-CREATE INDEX switchovers_by_cluster ON switchovers (cluster_id, started);
-CREATE TABLE decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, cluster_name TEXT NOT NULL,
-    action TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, at TEXT NOT NULL,
-    next_eligible TEXT);
-CREATE INDEX decisions_by_cluster ON decisions (cluster_id, id);
-CREATE TABLE unbalanced (cluster_id TEXT PRIMARY KEY, since TEXT NOT NULL);
-CREATE TABLE operator_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, cluster_id TEXT, at TEXT NOT NULL,
-    actor TEXT, reason TEXT);
-CREATE TABLE clusters (cluster_id TEXT PRIMARY KEY, name TEXT NOT NULL, named_at TEXT NOT NULL);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
-def hand_made_v1(path: Path) -> None:
-    """A v1 journal written with plain SQL, the way a released controller left it."""
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        V1_DDL
-        + f"PRAGMA application_id = {journal_module.APPLICATION_ID}; PRAGMA user_version = 1;"
-        """
-        INSERT INTO switchovers (cluster_id, cluster_name, trigger, started, confirmed, ended,
-                                 outcome, interruption_seconds)
-        VALUES ('c1', 'alpha', 'controller', '2024-05-01T12:00:00.000000+00:00', 1,
-                '2024-05-01T12:01:00.000000+00:00', 'succeeded', 4.5);
-        INSERT INTO operator_events (kind, at, actor, reason)
-        VALUES ('pause', '2024-05-01T12:02:00.000000+00:00', 'alice', 'freeze');
-        """
-    )
-    conn.close()
 
 
 def columns(conn: sqlite3.Connection) -> dict[str, list[str]]:
@@ -63,15 +36,6 @@ def columns(conn: sqlite3.Connection) -> dict[str, list[str]]:
     }
 
 
-def user_version(path: Path) -> int:
-    conn = sqlite3.connect(path)
-    try:
-        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-        return version
-    finally:
-        conn.close()
-
-
 def test_a_missing_file_is_created_and_reopened_without_the_created_flag(path: Path) -> None:
     with Journal.open(path, now=T0) as journal:
         assert journal.created
@@ -81,10 +45,13 @@ def test_a_missing_file_is_created_and_reopened_without_the_created_flag(path: P
         assert not journal.created
 
 
-def test_a_fresh_journal_has_the_released_v1_schema(journal: Journal, tmp_path: Path) -> None:
-    hand_made_v1(tmp_path / "v1.db")
-    fresh, released = sqlite3.connect(journal.path), sqlite3.connect(tmp_path / "v1.db")
+def test_a_fresh_journal_has_the_released_v2_schema(journal: Journal, tmp_path: Path) -> None:
+    hand_made_v1(tmp_path / "v2.db")
+    released = sqlite3.connect(tmp_path / "v2.db")
+    released.executescript(V2_DDL)
+    fresh = sqlite3.connect(journal.path)
     assert columns(fresh) == columns(released)
+    assert journal.schema_version == 2
     assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     fresh.close()
     released.close()
@@ -268,16 +235,32 @@ def test_an_older_journal_is_migrated_forward_keeping_its_rows(
     monkeypatch.setattr(
         journal_module, "MIGRATIONS", [*journal_module.MIGRATIONS, _add_note_column]
     )
+    latest = len(journal_module.MIGRATIONS)
     with Journal.open(path, now=at(30)) as journal:
         assert not journal.created
         assert [s.cluster_name for s in journal.switchovers()] == ["alpha"]
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT note FROM switchovers").fetchall() == [("from v1",)]
+    stamps = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'schema_v%'"))
+    assert stamps == {f"schema_v{n}_at": at(30).isoformat(timespec="microseconds") for n in (2, 3)}
+    conn.close()
+    assert user_version(path) == latest
+
+
+def test_a_v1_journal_gains_an_empty_request_table_and_keeps_its_rows(path: Path) -> None:
+    hand_made_v1(path)
+    with Journal.open(path, now=at(30)) as journal:
+        assert journal.schema_version == 2
+        assert journal.pending_requests() == []
+        assert [s.cluster_name for s in journal.switchovers()] == ["alpha"]
+        assert journal.pause_state().reason == "freeze"
+        asked = journal.request_switchover("alpha", ignore_window=False, at=at(31))
+    assert asked.id == 1
+    conn = sqlite3.connect(path)
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_v2_at'").fetchone() == (
         at(30).isoformat(timespec="microseconds"),
     )
     conn.close()
-    assert user_version(path) == 2
 
 
 def test_a_failing_migration_leaves_the_journal_at_its_old_version(
