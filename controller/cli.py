@@ -9,22 +9,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import math
+import os
+import re
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from controller import __version__
-from controller.bootstrap import assemble
-from controller.clock import SystemClock
-from controller.config_types import parse_duration
+from controller.bootstrap import Access, assemble, dws_client
+from controller.clock import Clock, SystemClock
+from controller.config_types import parse_duration, parse_listen
+from controller.decide import IGNORE_WINDOW_BYPASSES
 from controller.dws.errors import DwsError
-from controller.journal import Journal, JournalError
+from controller.journal import MIGRATIONS, Journal, JournalError
 from controller.logs import configure_logging, register_secrets
-from controller.model import Action, Trigger
 from controller.output import print_decisions, print_history, print_views
-from controller.reconcile import Reconciler
 from controller.settings import ConfigError, Settings, load_settings
+
+#: The command line's only time source (the tests replace it); `clock.py` is the one wall-clock reader.
+CLOCK: Clock = SystemClock()
 
 
 class UsageError(Exception):
@@ -43,12 +48,35 @@ def _iso_time(text: str) -> dt.datetime:
     return value
 
 
+def _listen(text: str) -> str:
+    """HOST:PORT, checked here so a typo is a usage error, not a failure inside the demo."""
+    try:
+        parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _since(text: str) -> dt.datetime:
     """An ISO time, or a duration back from now (`24h`, `7d`)."""
-    try:
-        return dt.datetime.now(dt.UTC) - parse_duration(text)
-    except ValueError:
+    if re.match(r"\d{4}-", text):
         return _iso_time(text)
+    try:
+        return CLOCK.now() - parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, or an ISO-8601 time with an offset") from None
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r} reaches back before year 1") from None
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", "-c", type=Path, help="YAML config file (or DWS_REBALANCER_CONFIG)"
     )
     output = argparse.ArgumentParser(add_help=False)
-    output.add_argument("--output", "-o", choices=("table", "json"), default="table")
+    output.add_argument(
+        "--output",
+        "-o",
+        choices=("table", "json"),
+        default="table",
+        help="table for people, json for scripts (one object per line) (default: %(default)s)",
+    )
+    reset = argparse.ArgumentParser(add_help=False)
+    reset.add_argument(
+        "--reset-journal",
+        action="store_true",
+        help="move an unreadable journal aside (kept as a .bak backup) and start fresh",
+    )
 
     parser = argparse.ArgumentParser(
         prog="dws-rebalancer",
@@ -66,19 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dws-rebalancer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", parents=[common], help="run the controller")
-    run.add_argument(
-        "--reset-journal",
-        action="store_true",
-        help="move an unreadable journal aside (kept as a backup) and start fresh",
-    )
-    once = sub.add_parser("once", parents=[common, output], help="one cycle, then exit")
+    sub.add_parser("run", parents=[common, reset], help="run the controller")
+    once = sub.add_parser("once", parents=[common, output, reset], help="one cycle, then exit")
     once.add_argument("--wait", action="store_true", help="track a triggered switchover to its end")
-    once.add_argument("--reset-journal", action="store_true")
     status = sub.add_parser(
         "status", parents=[common, output], help="what would happen now (or --at a time) and why"
     )
-    status.add_argument("--at", type=_iso_time, help="evaluate at this time (ISO-8601 with offset)")
+    status.add_argument(
+        "--at",
+        type=_iso_time,
+        help="evaluate at this future time (ISO-8601 with offset); the past is in `history`",
+    )
     history = sub.add_parser(
         "history",
         parents=[common, output],
@@ -96,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     manual.add_argument(
         "--ignore-window",
         action="store_true",
-        help="bypass window, blackout, cooldown and daily budget (never state, version or breaker)",
+        help=ignore_window_help(),
     )
     manual.add_argument("--wait", action="store_true", help="track it to its end")
     pause = sub.add_parser("pause", parents=[common], help="stop acting (from the next cycle)")
@@ -110,12 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
     breaker.add_argument("cluster", help="cluster id or name")
     demo = sub.add_parser("demo", help="the controller against the bundled emulator, accelerated")
     demo.add_argument("--forever", action="store_true", help="keep running after the summary")
-    demo.add_argument("--listen", default="127.0.0.1:9108", help="metrics address (HOST:PORT)")
-    demo.add_argument("--speed", type=float, default=60.0, help="virtual seconds per real second")
+    demo.add_argument(
+        "--listen", default="127.0.0.1:9108", type=_listen, help="metrics address (HOST:PORT)"
+    )
+    demo.add_argument(
+        "--speed",
+        type=_speed,
+        default=60.0,
+        help="virtual seconds per real second (default: %(default)s)",
+    )
     sub.add_parser(
         "simulator", add_help=False, help="serve the DWS emulator (see simulator --help)"
     )
     return parser
+
+
+def ignore_window_help() -> str:
+    """Said from the decision code's own table, so the help cannot drift from what is bypassed."""
+    bypassed = ", ".join(sorted(IGNORE_WINDOW_BYPASSES))
+    return f"bypass only these guards: {bypassed}; every other guard still applies"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DwsError, JournalError) as exc:
         print(f"dws-rebalancer: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `history | head`: the reader has all it wanted
+        _silence_stdout()
+        return 0
     except OSError as exc:  # e.g. the listen address is taken
         print(f"dws-rebalancer: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -140,11 +194,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
-        from controller.demo import run_demo
+        try:
+            from controller.demo import run_demo
 
-        return asyncio.run(run_demo(forever=args.forever, listen=args.listen, speed=args.speed))
+            return asyncio.run(run_demo(forever=args.forever, listen=args.listen, speed=args.speed))
+        except KeyboardInterrupt:  # before or after the demo's own Ctrl-C handling: still clean
+            print("\ndemo interrupted (Ctrl-C)")
+            return 0
     settings = load_settings(args.config)
     configure_logging(fmt=settings.log_format, level=settings.log_level, stream=sys.stderr)
     register_secrets(*_secret_values(settings))
@@ -177,54 +242,71 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _once(settings: Settings, args: argparse.Namespace) -> int:
-    clock = SystemClock()
+    from controller.switchover_command import wait_for_tracking
+
+    clock = CLOCK
     async with assemble(settings, clock=clock, reset_journal=args.reset_journal) as parts:
         report = await parts.reconciler.reconcile_once(clock.now())
         print_decisions(report.decisions, args.output, sys.stdout)
         if args.wait:
-            await _wait_for_tracking(parts.reconciler, settings, clock, sys.stdout)
+            await wait_for_tracking(parts.reconciler, settings, clock, sys.stdout)
     return 0
 
 
-async def _wait_for_tracking(
-    reconciler: Reconciler, settings: Settings, clock: SystemClock, out: TextIO
-) -> None:
-    while reconciler.tracked:
-        await asyncio.sleep(settings.tracking_interval.total_seconds())
-        for record in (await reconciler.track_once(clock.now())).finished:
-            took = record.interruption_seconds
-            out.write(
-                f"{record.cluster_name}: switchover {record.outcome} (interruption "
-                f"{'unknown' if took is None else f'{took:.1f}s'})\n"
-            )
-
-
 async def _status(settings: Settings, args: argparse.Namespace) -> int:
-    clock = SystemClock()
+    clock = CLOCK
     now = clock.now()
-    async with assemble(settings, clock=clock) as parts:
+    if args.at is not None and args.at < now:
+        # The journal knows onsets and switchovers only up to now: judging an earlier instant
+        # against them would be incoherent (an onset after `--at`), so the past is `history`'s.
+        raise UsageError(
+            f"--at {args.at.isoformat()} is in the past: status looks ahead "
+            "(see `history` for what happened)"
+        )
+    async with assemble(settings, clock=clock, access=Access.READ) as parts:
         views = await parts.reconciler.preview(args.at or now, observed=now)
     print_views(views, args.output, sys.stdout)
     return 0
 
 
-def _open_existing_journal(settings: Settings) -> Journal:
+def _require_journal(settings: Settings) -> Path:
     if not settings.journal_path.exists():
         raise UsageError(f"no journal at {settings.journal_path} (has the controller run yet?)")
-    return Journal.open(settings.journal_path, now=dt.datetime.now(dt.UTC), create=False)
+    return settings.journal_path
 
 
-def _cluster_id(journal: Journal, id_or_name: str) -> str:
-    by_name = {name: cid for cid, name in journal.cluster_names().items()}
-    return by_name.get(id_or_name, id_or_name)
+def _cluster_id(journal: Journal, id_or_name: str) -> str | None:
+    """The id of a cluster the journal knows, by id or by its latest name; None if unknown."""
+    names = journal.cluster_names()
+    if id_or_name in names:
+        return id_or_name
+    return next((cid for cid, name in names.items() if name == id_or_name), None)
+
+
+def _known_cluster_id(journal: Journal, id_or_name: str) -> str:
+    cluster_id = _cluster_id(journal, id_or_name)
+    if cluster_id is None:
+        raise UsageError(f"no cluster {id_or_name!r} in the journal {journal.path}")
+    return cluster_id
 
 
 async def _history(settings: Settings, args: argparse.Namespace) -> int:
-    with _open_existing_journal(settings) as journal:
+    with Journal.open_read_only(_require_journal(settings)) as journal:
         cluster_id = _cluster_id(journal, args.cluster) if args.cluster else None
-        items = journal.history(cluster_id=cluster_id, since=args.since)
+        if args.cluster and cluster_id is None:
+            items = []
+        else:
+            items = journal.history(cluster_id=cluster_id, since=args.since)
+    if not items and args.output == "table":
+        print(_nothing_recorded(args))
     print_history(items, args.output, sys.stdout)
     return 0
+
+
+def _nothing_recorded(args: argparse.Namespace) -> str:
+    scope = f" for cluster {args.cluster}" if args.cluster else ""
+    since = f" since {args.since.isoformat(timespec='seconds')}" if args.since else ""
+    return f"no switchovers, decision changes or operator actions recorded{scope}{since}"
 
 
 async def _check_config(settings: Settings, args: argparse.Namespace) -> int:
@@ -232,65 +314,62 @@ async def _check_config(settings: Settings, args: argparse.Namespace) -> int:
         f"configuration OK: endpoint {settings.endpoint}, project {settings.project_id}, "
         f"auth {settings.auth.method}, dry_run={settings.dry_run}"
     )
-    clock = SystemClock()
-    async with assemble(settings, clock=clock) as parts:
-        clusters = await parts.client.list_clusters(settings.enterprise_project_id)
+    journal_ok, verdict = _journal_verdict(settings.journal_path)
+    print(verdict)
+    async with dws_client(settings) as client:
+        clusters = await client.list_clusters(settings.enterprise_project_id)
     print(f"authenticated; {len(clusters)} cluster(s):")
     for c in sorted(clusters, key=lambda c: c.name):
         print(
             f"  {c.name} ({c.id}) {c.status} {'|'.join(sorted(c.sub_status)) or '-'} "
             f"version {c.raw_version or '?'}"
         )
-    return 0
+    return 0 if journal_ok else 1
+
+
+def _journal_verdict(path: Path) -> tuple[bool, str]:
+    """Whether the journal is usable, read-only: a missing one is fine (the first run creates it)."""
+    if not path.exists():
+        return True, f"journal {path}: missing (the first run, once or switchover creates it)"
+    try:
+        with Journal.open_read_only(path) as journal:
+            version = journal.schema_version
+    except JournalError as exc:
+        return False, f"journal NOT usable: {exc}"
+    latest = len(MIGRATIONS)
+    later = "" if version == latest else f", migrated to v{latest} by the next run or once"
+    return True, f"journal {path}: OK (schema v{version}{later})"
 
 
 async def _switchover(settings: Settings, args: argparse.Namespace) -> int:
-    from controller.decide import decide
+    from controller.switchover_command import UnknownCluster, switchover_command
 
-    clock = SystemClock()
-    now = clock.now()
-    async with assemble(settings, clock=clock) as parts:
-        views = await parts.reconciler.preview(now, observed=now)
-        view = next((v for v in views if args.cluster in (v.cluster.id, v.cluster.name)), None)
-        if view is None or view.history is None:
-            raise UsageError(f"no cluster {args.cluster!r} in project {settings.project_id}")
-        policy = settings.policy_for(view.cluster.id, view.cluster.name)
-        decision = decide(
-            view.cluster,
-            view.history,
-            policy,
-            now,
-            dry_run=settings.dry_run,
+    try:
+        return await switchover_command(
+            settings,
+            args.cluster,
             ignore_window=args.ignore_window,
+            wait=args.wait,
+            clock=CLOCK,
+            out=sys.stdout,
         )
-        print_decisions([decision], "table", sys.stdout)
-        if decision.action is not Action.SWITCHOVER:
-            return 1
-        parts.journal.record_decision(decision)
-        record = await parts.reconciler.switchovers.trigger(view.cluster, Trigger.MANUAL, now)
-        print(
-            f"{record.cluster_name}: switchover {'accepted' if record.confirmed else 'sent'}"
-            f"{'' if record.outcome is None else f', {record.outcome}: {record.error}'}"
-        )
-        if args.wait and record.outcome is None:
-            await _wait_for_tracking(parts.reconciler, settings, clock, sys.stdout)
-        return 0 if record.outcome is None or record.outcome.value == "succeeded" else 1
+    except UnknownCluster as exc:
+        raise UsageError(str(exc)) from None
 
 
 async def _pause(settings: Settings, args: argparse.Namespace) -> int:
     paused = args.command == "pause"
-    with Journal.open(settings.journal_path, now=dt.datetime.now(dt.UTC)) as journal:
-        journal.set_paused(
-            paused, at=dt.datetime.now(dt.UTC), reason=getattr(args, "reason", None), by="cli"
-        )
+    now = CLOCK.now()
+    with Journal.open(settings.journal_path, now=now) as journal:
+        journal.set_paused(paused, at=now, reason=getattr(args, "reason", None), by="cli")
     print("paused: the controller will not act from its next cycle" if paused else "resumed")
     return 0
 
 
 async def _reset_breaker(settings: Settings, args: argparse.Namespace) -> int:
-    with _open_existing_journal(settings) as journal:
-        journal.reset_breaker(
-            _cluster_id(journal, args.cluster), at=dt.datetime.now(dt.UTC), by="cli"
-        )
-    print(f"breaker of {args.cluster} reset")
+    now = CLOCK.now()
+    with Journal.open(_require_journal(settings), now=now, create=False) as journal:
+        cluster_id = _known_cluster_id(journal, args.cluster)
+        journal.reset_breaker(cluster_id, at=now, by="cli")
+    print(f"breaker of {args.cluster} reset: it may switch over again once the guards allow")
     return 0

@@ -91,7 +91,7 @@ def test_once_wait_tracks_the_switchover_to_its_end(
     sim.add_cluster(id="c-fast", name="fast", flags={"UNBALANCED"}, switchover_base_seconds=1)
     with BackgroundServer(sim) as server:
         path = write_config(
-            tmp_path, server.url, "tracking_interval: 0.2s\nclusters: {include: [fast]}"
+            tmp_path, server.url, "tracking_interval: 0.5s\nclusters: {include: [fast]}"
         )
         code, out, err = run(capsys, "once", "--config", str(path), "--wait")
     assert code == 0, err
@@ -102,16 +102,34 @@ def test_once_wait_tracks_the_switchover_to_its_end(
     assert record.outcome.value == "succeeded"
 
 
-def test_status_at_a_time_and_table_output(
-    config: Path, capsys: pytest.CaptureFixture[str]
+def test_status_at_a_future_time_and_table_output(
+    sim: Simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
-        capsys, "status", "--config", str(config), "--at", "2026-12-01T02:00:00+08:00"
-    )
-    assert code == 0
+    """`--at` relative to now (never a fixed date): the debounce running now has ended by then."""
+    with BackgroundServer(sim) as server:
+        path = write_config(tmp_path, server.url)
+        path.write_text(path.read_text().replace("duration: 0s", "duration: 1h"))
+        code, now_out, err = run(capsys, "status", "--config", str(path))
+        assert code == 0, err
+        later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).astimezone(
+            dt.timezone(dt.timedelta(hours=8))
+        )
+        code, out, err = run(capsys, "status", "--config", str(path), "--at", later.isoformat())
+    assert code == 0, err
+    assert any(line.startswith("sales") and "debouncing" in line for line in now_out.splitlines())
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["CLUSTER", "STATE", "WOULD", "REASON"]
     assert any(line.startswith("sales") and "switchover" in line for line in lines)
+    assert not (tmp_path / "journal.db").exists()  # status writes nothing
+
+
+def test_status_at_a_past_time_is_refused(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    earlier = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    code, out, err = run(capsys, "status", "--config", str(config), "--at", earlier)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "is in the past: status looks ahead" in err
 
 
 def test_status_never_posts(
