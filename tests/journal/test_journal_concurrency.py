@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def test_an_operator_write_waits_for_a_busy_writer_instead_of_failing(path: Path
     with Journal.open(path, now=T0) as journal:
         writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         writer.execute("BEGIN IMMEDIATE")
-        releaser = threading.Timer(0.3, writer.execute, args=("COMMIT",))
+        # A thread that sleeps, not threading.Timer: the CI reruns this under libfaketime,
+        # whose shifted monotonic clock never lets a timed condition wait expire.
+        releaser = threading.Thread(target=lambda: (time.sleep(0.3), writer.execute("COMMIT")))
         releaser.start()
         try:
             journal.set_paused(True, at=T0, reason="incident")  # blocked ~0.3 s, then written
