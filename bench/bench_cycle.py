@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 import yaml
 
-from controller.bootstrap import assemble
+from controller.app.bootstrap import assemble
 from controller.logs import configure_logging
-from controller.metrics import Metrics
+from controller.record.metrics import Metrics
 from controller.settings import Settings
 
 AK, SK, PROJECT = "BENCHAK0000000000001", "bench-secret", "bench-project"

@@ -1,5 +1,5 @@
 """`python -m controller` runs the command-line interface."""
 
-from controller.cli import main
+from controller.app.cli import main
 
 raise SystemExit(main())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
+from controller.app.cli import main
 from controller.clock import SystemClock
 from controller.journal import Journal
 from controller.simulator.server import BackgroundServer

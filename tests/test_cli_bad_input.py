@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import main
+from controller.app.cli import main
 
 MINIMAL = b"endpoint: http://dws.test\nproject_id: p\nauth: {ak: AK, sk: cli-secret-sk}\n"
 

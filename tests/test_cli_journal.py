@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.cli import main
+from controller.app.cli import main
 from controller.clock import SystemClock
 from controller.journal import Journal, RequestState
 from controller.simulator.server import BackgroundServer

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.cli import ignore_window_help, main
+from controller.app.cli import ignore_window_help, main
 from controller.clock import SystemClock
-from controller.decide import GUARDS, IGNORE_WINDOW_BYPASSES
+from controller.guards.decide import GUARDS, IGNORE_WINDOW_BYPASSES
 from controller.journal import Journal
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
@@ -159,7 +159,7 @@ def test_bad_operator_arguments_exit_2(
 def test_pause_and_resume_use_the_cli_clock(
     config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from controller import cli
+    from controller.app import cli
     from controller.clock import ManualClock
 
     when = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)

@@ -21,7 +21,7 @@ from types import TracebackType
 import uvicorn
 
 from controller.clock import Clock, ScaledClock, SystemClock
-from controller.server import EmbeddedServer, listen_socket
+from controller.http.server import EmbeddedServer, listen_socket
 from controller.simulator.app import create_app
 from controller.simulator.faults import ConnectionDropped
 from controller.simulator.scenario import (

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from controller.cli import main
+from controller.app.cli import main
 from controller.clock import ManualClock, SystemClock
 from controller.dws import client as client_module
 from controller.dws.auth import StaticTokenAuth

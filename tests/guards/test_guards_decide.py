@@ -7,7 +7,7 @@ import os
 import pytest
 from guardkit import cases, cluster, policy, switchover, utc, window
 
-from controller.decide import GUARDS, decide, evaluate_all
+from controller.guards.decide import GUARDS, decide, evaluate_all
 from controller.model import Action, History, Reason, Version
 from controller.settings import Blackout, Settings
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from controller.bootstrap import Parts, assemble
+from controller.app.bootstrap import Parts, assemble
 from controller.clock import ManualClock
-from controller.reconcile import CycleReport
+from controller.loop.cycle import CycleReport
 from controller.settings import Settings
 from controller.simulator.app import create_app
 from controller.simulator.transport import SimulatorTransport

@@ -8,7 +8,7 @@ import pytest
 from loopkit import World
 
 from controller.journal import Journal, RequestState, SwitchoverRequest
-from controller.manual import REQUEST_TTL_FLOOR, no_action_sentence, request_ttl, resolve
+from controller.loop.requests import REQUEST_TTL_FLOOR, no_action_sentence, request_ttl, resolve
 from controller.model import Action, Cluster, Decision, Outcome, Reason, Trigger
 
 # The default policy's window (Mon-Fri 01:00-05:00 Shanghai) is closed at the world's start,

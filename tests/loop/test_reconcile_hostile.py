@@ -10,8 +10,8 @@ import stamina
 from loopkit import World
 from structlog.testing import capture_logs
 
+from controller.loop.runner import Runner
 from controller.model import Action, Reason
-from controller.runner import Runner
 from controller.simulator import render
 
 ALWAYS = {"windows": [], "use_maintenance_window": False, "min_unbalanced_duration": "0s"}

@@ -12,11 +12,11 @@ import pytest
 import stamina
 from loopkit import MONDAY_0050_CST, World
 
-from controller.bootstrap import assemble
+from controller.app.bootstrap import assemble
 from controller.clock import ManualClock, ScaledClock
-from controller.runner import Runner, error_kind
-from controller.server import HttpServer, create_app
-from controller.status import ControllerStatus
+from controller.http.server import HttpServer, create_app
+from controller.http.status import ControllerStatus
+from controller.loop.runner import Runner, error_kind
 
 SPEED = 600.0  # a 60 s poll interval lasts 0.1 s of real time
 
@@ -97,7 +97,7 @@ async def test_stop_lets_an_in_flight_post_complete_and_be_journaled(fast_world:
 
 async def test_tracking_polls_fast_and_only_the_tracked_cluster(fast_world: World) -> None:
     world = fast_world
-    world.sim.add_cluster(id="c1", name="sales", flags={"UNBALANCED"}, switchover_base_seconds=40)
+    world.sim.add_cluster(id="c1", name="sales", flags={"UNBALANCED"}, switchover_base_seconds=120)
     world.sim.add_cluster(id="c2", name="etl")
     policy = {"windows": [], "use_maintenance_window": False, "min_unbalanced_duration": "0s"}
     async with world.controller(
@@ -114,7 +114,9 @@ async def test_tracking_polls_fast_and_only_the_tracked_cluster(fast_world: Worl
     assert record.outcome is not None
     assert record.outcome.value == "succeeded"
     assert world.sim.counts["list_clusters"] == 1, "tracking does not list the project"
-    assert world.sim.counts["get_cluster"] >= 5
+    # 120 s of switchover at a 5 s tracking interval: ~24 reads, fewer when the scaled clock runs
+    # ahead of a loaded machine; a 10m poll would give at most one.
+    assert world.sim.counts["get_cluster"] >= 3
 
 
 @pytest.mark.parametrize(

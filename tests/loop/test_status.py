@@ -15,8 +15,8 @@ from loopkit import MONDAY_0050_CST, World
 
 from controller import __version__
 from controller.clock import ScaledClock
-from controller.runner import Runner
-from controller.status import ControllerStatus
+from controller.http.status import ControllerStatus
+from controller.loop.runner import Runner
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SPEED = 600.0

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from controller.loop.tracker import Finished, Running, assess
 from controller.model import Cluster, Outcome, SwitchoverRecord, Trigger
-from controller.tracker import Finished, Running, assess
 
 T0 = dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)
 TIMEOUT = dt.timedelta(minutes=30)

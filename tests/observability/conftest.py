@@ -13,8 +13,8 @@ from live import LiveController
 from obskit import SCENARIO_EXPECTATIONS, BackgroundServer, StaticStatus, SyntheticController
 from prom import PROMETHEUS, PROMTOOL, PromError, Prometheus
 
-from controller.metrics import Metrics
-from controller.server import create_app
+from controller.http.server import create_app
+from controller.record.metrics import Metrics
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
-from controller.metrics import Metrics
+from controller.http.server import ASGIApp, HttpServer
 from controller.model import (
     Action,
     Cluster,
@@ -23,7 +23,7 @@ from controller.model import (
     Trigger,
     Version,
 )
-from controller.server import ASGIApp, HttpServer
+from controller.record.metrics import Metrics
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 VERSIONS = {"dws-a": "8.2.1.230", "dws-b": "8.1.3.100", "dws-c": "9.1.0.200"}

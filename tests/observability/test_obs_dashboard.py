@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from controller.metrics import Metrics
+from controller.record.metrics import Metrics
 
 BOARD: dict[str, Any] = json.loads(DASHBOARD.read_text())
 PANELS = [p for p in BOARD["panels"] if p["type"] != "row"]

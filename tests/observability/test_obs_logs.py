@@ -127,12 +127,12 @@ def _configured(fmt: str, level: str = "info") -> io.StringIO:
 
 def test_json_lines_carry_event_level_logger_and_fields() -> None:
     stream = _configured("json")
-    get_logger("controller.reconcile").info(
+    get_logger("controller.loop.cycle").info(
         "decision", cluster="dws-a", action="blocked", reason="cooldown", detail="6h cooldown"
     )
     line = json.loads(stream.getvalue())
     assert line["event"] == "decision"
-    assert (line["level"], line["logger"]) == ("info", "controller.reconcile")
+    assert (line["level"], line["logger"]) == ("info", "controller.loop.cycle")
     assert {k: line[k] for k in ("cluster", "action", "reason", "detail")} == {
         "cluster": "dws-a",
         "action": "blocked",

@@ -13,8 +13,8 @@ from obskit import T0, SyntheticController, cluster, decision, samples, switchov
 from prometheus_client import REGISTRY, generate_latest
 
 from controller import __version__
-from controller.metrics import CycleErrorKind, Metrics
 from controller.model import Action, Outcome, Reason, Trigger
+from controller.record.metrics import CycleErrorKind, Metrics
 
 DOCS = Path(__file__).resolve().parents[2] / "README.md"
 B = Action.BLOCKED

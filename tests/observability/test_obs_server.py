@@ -14,9 +14,9 @@ from obskit import T0, BackgroundServer, StaticStatus
 from structlog.testing import capture_logs
 
 from controller import __version__, logs
-from controller.metrics import Metrics
+from controller.http.server import HttpServer, create_app
 from controller.model import Reason
-from controller.server import HttpServer, create_app
+from controller.record.metrics import Metrics
 
 pytestmark = pytest.mark.e2e
 PROMETHEUS_ACCEPT = (

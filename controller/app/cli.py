@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from controller import __version__
-from controller.bootstrap import Access, assemble, dws_client
+from controller.app.bootstrap import Access, assemble, dws_client
+from controller.app.output import print_decisions, print_history, print_views
 from controller.clock import Clock, SystemClock
 from controller.config_types import parse_duration, parse_listen
-from controller.decide import IGNORE_WINDOW_BYPASSES
 from controller.dws.errors import DwsError
+from controller.guards.decide import IGNORE_WINDOW_BYPASSES
 from controller.journal import MIGRATIONS, Journal, JournalError
 from controller.logs import configure_logging, register_secrets
-from controller.output import print_decisions, print_history, print_views
 from controller.settings import ConfigError, Settings, load_settings
 
 #: The command line's only time source (the tests replace it); `clock.py` is the one wall-clock reader.
@@ -204,7 +204,7 @@ def _silence_stdout() -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         try:
-            from controller.demo import run_demo
+            from controller.app.demo import run_demo
 
             return asyncio.run(run_demo(forever=args.forever, listen=args.listen, speed=args.speed))
         except KeyboardInterrupt:  # before or after the demo's own Ctrl-C handling: still clean
@@ -235,14 +235,14 @@ def _secret_values(settings: Settings) -> list[str]:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from controller.service import serve_controller
+    from controller.app.service import serve_controller
 
     await serve_controller(settings, reset_journal=args.reset_journal)
     return 0
 
 
 async def _once(settings: Settings, args: argparse.Namespace) -> int:
-    from controller.switchover_command import wait_for_tracking
+    from controller.app.switchover import wait_for_tracking
 
     clock = CLOCK
     async with assemble(settings, clock=clock, reset_journal=args.reset_journal) as parts:
@@ -342,7 +342,7 @@ def _journal_verdict(path: Path) -> tuple[bool, str]:
 
 
 async def _switchover(settings: Settings, args: argparse.Namespace) -> int:
-    from controller.switchover_command import UnknownCluster, switchover_command
+    from controller.app.switchover import UnknownCluster, switchover_command
 
     try:
         return await switchover_command(

@@ -1,7 +1,7 @@
 """One reconcile cycle: observe the project, decide per cluster, act, track, and record it all.
 
-I/O lives at the edges (DWS client, journal, metrics, log); deciding is `controller.decide`, a
-switchover's POST and tracking are `controller.switchovers`. `now` is always passed in.
+I/O lives at the edges (DWS client, journal, metrics, log); deciding is `controller.guards.decide`, a
+switchover's POST and tracking are `controller.loop.switchovers`. `now` is always passed in.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 
-from controller.decide import decide
 from controller.dws.client import DwsClient
 from controller.dws.errors import (
     DwsError,
 )
+from controller.guards.decide import decide
 from controller.guards.timewindow import is_window_open
 from controller.journal import Journal
-from controller.manual import ManualRequests, request_ttl
-from controller.metrics import Metrics
+from controller.loop.requests import ManualRequests, request_ttl
+from controller.loop.switchovers import Switchovers
 from controller.model import (
     Action,
     Cluster,
@@ -31,10 +31,10 @@ from controller.model import (
     SwitchoverRecord,
     Trigger,
 )
+from controller.record.metrics import Metrics
 from controller.settings import EffectivePolicy, Settings
-from controller.switchovers import Switchovers
 
-log = structlog.get_logger("controller.reconcile")
+log = structlog.get_logger("controller.loop.cycle")
 
 #: Maintenance windows change rarely: fetch a cluster's detail at most this often.
 DETAIL_TTL = dt.timedelta(hours=1)

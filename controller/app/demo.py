@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from controller.app.service import serve_controller
 from controller.clock import ScaledClock
+from controller.http.server import HttpServer
 from controller.journal import Journal
 from controller.logs import configure_logging
+from controller.loop.runner import Runner
 from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord
-from controller.runner import Runner
-from controller.server import HttpServer
-from controller.service import serve_controller
 from controller.settings import ConfigError, Settings
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator

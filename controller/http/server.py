@@ -18,7 +18,7 @@ from prometheus_client.exposition import choose_encoder
 
 from controller import __version__
 from controller.logs import get_logger, scrub
-from controller.metrics import Metrics
+from controller.record.metrics import Metrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -12,15 +12,15 @@ from dataclasses import replace
 
 import structlog
 
-from controller import tracker
 from controller.dws.client import DwsClient
 from controller.dws.errors import BadRequestError, DwsError, NotFoundError, PermissionDeniedError
 from controller.journal import Journal
-from controller.metrics import Metrics
+from controller.loop import tracker
 from controller.model import Cluster, Outcome, SwitchoverRecord, Trigger
+from controller.record.metrics import Metrics
 from controller.settings import Settings
 
-log = structlog.get_logger("controller.switchovers")
+log = structlog.get_logger("controller.loop.switchovers")
 
 #: How long DWS may take to show the task of an accepted POST before silence means "not started".
 CONFIRM_GRACE_MIN = dt.timedelta(seconds=30)

@@ -7,10 +7,10 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from controller.http.status import decision_json, switchover_json
 from controller.journal import HistoryItem
+from controller.loop.cycle import ClusterView
 from controller.model import Decision, SwitchoverRecord
-from controller.reconcile import ClusterView
-from controller.status import decision_json, switchover_json
 
 
 def _short(when: dt.datetime | None) -> str:

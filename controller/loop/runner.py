@@ -26,10 +26,10 @@ from controller.dws.errors import (
     MalformedResponseError,
 )
 from controller.journal import JournalError
-from controller.metrics import CycleErrorKind, Metrics
-from controller.reconcile import Reconciler
+from controller.loop.cycle import Reconciler
+from controller.record.metrics import CycleErrorKind, Metrics
 
-log = structlog.get_logger("controller.runner")
+log = structlog.get_logger("controller.loop.runner")
 
 #: Seconds a stopping controller waits for the current cycle (an in-flight POST) before giving up.
 SHUTDOWN_GRACE = 8.0

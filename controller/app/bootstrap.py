@@ -14,15 +14,15 @@ import structlog
 from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
 from controller.journal import MEMORY, ActorLock, Journal, JournalUnreadable
-from controller.metrics import Metrics
+from controller.loop.cycle import Reconciler
 from controller.model import Decision, SwitchoverRecord
-from controller.reconcile import Reconciler
+from controller.record.metrics import Metrics
 from controller.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
 
-log = structlog.get_logger("controller.bootstrap")
+log = structlog.get_logger("controller.app.bootstrap")
 
 
 class Access(StrEnum):

@@ -13,15 +13,15 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from controller.bootstrap import Access, Parts, assemble
+from controller.app.bootstrap import Access, Parts, assemble
+from controller.app.output import print_decisions
 from controller.clock import Clock
 from controller.config_types import format_duration
-from controller.decide import decide
+from controller.guards.decide import decide
 from controller.journal import Journal, JournalInUse, RequestState, SwitchoverRequest
-from controller.manual import no_action_sentence, request_ttl
+from controller.loop.cycle import Reconciler
+from controller.loop.requests import no_action_sentence, request_ttl
 from controller.model import Action, Cluster, Decision, Outcome, SwitchoverRecord, Trigger
-from controller.output import print_decisions
-from controller.reconcile import Reconciler
 from controller.settings import Settings
 
 T = TypeVar("T")

@@ -15,10 +15,10 @@ import structlog
 
 from controller.config_types import format_duration
 from controller.journal import Journal, SwitchoverRequest
+from controller.loop.switchovers import Switchovers
 from controller.model import Action, Cluster, Decision, History, Reason, SwitchoverRecord, Trigger
-from controller.switchovers import Switchovers
 
-log = structlog.get_logger("controller.manual")
+log = structlog.get_logger("controller.loop.requests")
 
 #: A request nobody answered for this long is refused as `expired`, never carried out late: the
 #: operator who asked may have gone, and the cluster's state may have changed a lot meanwhile.

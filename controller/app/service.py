@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from controller.bootstrap import assemble
+from controller.app.bootstrap import assemble
 from controller.clock import Clock, SystemClock
+from controller.http.server import HttpServer, create_app
+from controller.http.status import ControllerStatus
+from controller.loop.runner import Runner, stop_on_signals
 from controller.model import Decision, SwitchoverRecord
-from controller.runner import Runner, stop_on_signals
-from controller.server import HttpServer, create_app
 from controller.settings import Settings
-from controller.status import ControllerStatus
 
 
 async def serve_controller(

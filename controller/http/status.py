@@ -7,9 +7,9 @@ from typing import Any
 
 from controller import __version__
 from controller.config_types import format_duration
+from controller.loop.cycle import ClusterView
+from controller.loop.runner import CycleResult, Runner
 from controller.model import Decision, SwitchoverRecord
-from controller.reconcile import ClusterView
-from controller.runner import CycleResult, Runner
 
 
 def _iso(when: dt.datetime | None) -> str | None:

@@ -1,0 +1,1 @@
+"""Recording: typed events fanned out by the recorder to its sinks (journal, metrics, log)."""
