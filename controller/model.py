@@ -204,6 +204,33 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """The whole judgement of one cluster: the decision, every guard's answer, the facts to record.
+
+    Everything downstream (journal, metrics, logs, `/status`) reads these values; none of it asks
+    a guard again.
+    """
+
+    decision: Decision
+    #: Every guard asked, in registry order, with its answer (empty when the cluster is balanced:
+    #: no guard is asked then). Guards bypassed by `--ignore-window` are absent.
+    results: tuple[tuple[str, GuardResult], ...] = ()
+    #: Whether the cluster's switchover window is open now; None when it cannot be known.
+    window_open: bool | None = None
+    #: The failure circuit breaker is open (`failure_limit` failures in a row).
+    breaker_open: bool = False
+
+    @property
+    def next_eligible(self) -> dt.datetime | None:
+        return self.decision.next_eligible
+
+    @property
+    def blocked_by(self) -> tuple[str, ...]:
+        """The names of every guard that blocks now, in order (the first one gave the reason)."""
+        return tuple(name for name, result in self.results if not result.allowed)
+
+
+@dataclass(frozen=True)
 class SwitchoverRecord:
     """One switchover, from trigger (or first sight) to its outcome. `outcome` is None while in flight."""
 

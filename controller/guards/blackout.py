@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from controller.guards import GuardSpec
 from controller.guards.text import utc_text
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import Blackout, EffectivePolicy
@@ -35,3 +36,8 @@ def blackouts_end(blackouts: Sequence[Blackout], now: dt.datetime) -> dt.datetim
 
 def _containing(blackouts: Sequence[Blackout], instant: dt.datetime) -> list[Blackout]:
     return [b for b in blackouts if b.start <= instant < b.end]
+
+
+SPEC = GuardSpec(
+    "blackout", blackout_guard, frozenset({Reason.BLACKOUT}), lifts_with_time=True, bypassable=True
+)

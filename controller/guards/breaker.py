@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import EffectivePolicy
 
@@ -19,7 +20,7 @@ def breaker_guard(
             f"DWS refused the switchover with 403 ({history.forbidden[:_MAX_MESSAGE]}); grant the "
             "IAM action dws:cluster:switchover to the controller's credentials and restart it",
         )
-    if history.consecutive_failures >= policy.failure_limit:
+    if breaker_tripped(history, policy):
         return block(
             Reason.BREAKER_OPEN,
             f"{history.consecutive_failures} consecutive failed switchovers (failure_limit "
@@ -27,3 +28,13 @@ def breaker_guard(
             f"or `dws-rebalancer reset-breaker {cluster.name}` closes the breaker",
         )
     return ALLOW
+
+
+def breaker_tripped(history: History, policy: EffectivePolicy) -> bool:
+    """The failure count reached `failure_limit` (the `breaker_open` fact; a 403 is reported apart)."""
+    return history.consecutive_failures >= policy.failure_limit
+
+
+SPEC = GuardSpec(
+    "breaker", breaker_guard, frozenset({Reason.PERMISSION_DENIED, Reason.BREAKER_OPEN})
+)

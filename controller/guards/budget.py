@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.guards.text import utc_text
 from controller.model import ALLOW, Cluster, GuardResult, History, Outcome, Reason, block
 from controller.settings import EffectivePolicy
@@ -33,3 +34,8 @@ def budget_guard(
         f"budget frees up at {utc_text(until)}",
         until,
     )
+
+
+SPEC = GuardSpec(
+    "budget", budget_guard, frozenset({Reason.DAILY_BUDGET}), lifts_with_time=True, bypassable=True
+)

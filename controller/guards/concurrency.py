@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import EffectivePolicy
 
@@ -18,3 +19,6 @@ def concurrency_guard(
         Reason.CONCURRENCY_LIMIT,
         f"{running} switchover(s) running on other clusters (max_concurrent {policy.max_concurrent})",
     )
+
+
+SPEC = GuardSpec("concurrency", concurrency_guard, frozenset({Reason.CONCURRENCY_LIMIT}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.guards.text import duration_text, utc_text
 from controller.model import (
     ALLOW,
@@ -55,3 +56,8 @@ def _reference(record: SwitchoverRecord) -> tuple[dt.datetime, str]:
         return record.ended, f"last switchover ({status}) ended"
     # In flight, or its end was never seen: count from its start.
     return record.started, f"last switchover ({status}) started"
+
+
+SPEC = GuardSpec(
+    "cooldown", cooldown_guard, frozenset({Reason.COOLDOWN}), lifts_with_time=True, bypassable=True
+)

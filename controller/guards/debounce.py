@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.guards.text import duration_text, utc_text
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import EffectivePolicy
@@ -23,3 +24,6 @@ def debounce_guard(
         f"{duration_text(policy.min_unbalanced_duration)} runs until {utc_text(until)}",
         until,
     )
+
+
+SPEC = GuardSpec("debounce", debounce_guard, frozenset({Reason.DEBOUNCING}), lifts_with_time=True)

@@ -1,55 +1,30 @@
-"""The pure decision: run the guards in order over one cluster and turn the verdicts into a Decision.
+"""The pure decision: ask every guard of the registry about one cluster and turn the answers into a Verdict.
 
 No I/O and no clock: `now` is passed in. Logs, metrics and the journal are all written later from
-the returned `Decision`.
+the returned `Verdict`; nothing downstream asks a guard again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 
-from controller.guards import Guard
-from controller.guards.blackout import blackout_guard
-from controller.guards.breaker import breaker_guard
-from controller.guards.budget import budget_guard
-from controller.guards.concurrency import concurrency_guard
-from controller.guards.cooldown import cooldown_guard
-from controller.guards.debounce import debounce_guard
-from controller.guards.listing import listing_guard
-from controller.guards.pause import pause_guard
-from controller.guards.selection import selection_guard
-from controller.guards.state import state_guard
-from controller.guards.timewindow import window_guard
-from controller.guards.version import version_guard
-from controller.model import Action, Cluster, Decision, GuardResult, History, Reason
+from controller.guards import GuardSpec
+from controller.guards.breaker import breaker_tripped
+from controller.guards.registry import GUARDS
+from controller.guards.timewindow import is_window_open
+from controller.model import Action, Cluster, Decision, GuardResult, History, Reason, Verdict
 from controller.settings import EffectivePolicy
-
-GUARDS: tuple[tuple[str, Guard], ...] = (
-    ("listing", listing_guard),
-    ("pause", pause_guard),
-    ("selection", selection_guard),
-    ("state", state_guard),
-    ("version", version_guard),
-    ("debounce", debounce_guard),
-    ("blackout", blackout_guard),
-    ("window", window_guard),
-    ("cooldown", cooldown_guard),
-    ("budget", budget_guard),
-    ("breaker", breaker_guard),
-    ("concurrency", concurrency_guard),
-)
-#: Guards whose block lifts by itself as time passes; they are the ones with a next_eligible.
-TIME_GUARDS = frozenset({"debounce", "blackout", "window", "cooldown", "budget"})
-#: What a manual `switchover --ignore-window` skips; safety guards (state, breaker...) always run.
-IGNORE_WINDOW_BYPASSES = frozenset({"blackout", "window", "cooldown", "budget"})
 
 #: Bounds of the "when would it run" projection; past them next_eligible is None (unknown).
 PROJECTION_HORIZON = dt.timedelta(days=30)
 PROJECTION_STEPS = 64
 
+_Answers = Sequence[tuple[GuardSpec, GuardResult]]
 
-def decide(
+
+def judge(
     cluster: Cluster,
     history: History,
     policy: EffectivePolicy,
@@ -57,32 +32,42 @@ def decide(
     *,
     dry_run: bool = False,
     ignore_window: bool = False,
-) -> Decision:
-    """Decide what to do with `cluster` at `now`; the first blocking guard gives the reason."""
+    registry: Sequence[GuardSpec] = GUARDS,
+) -> Verdict:
+    """Judge `cluster` at `now`: every guard's answer, and the first blocking guard gives the reason."""
     if now.tzinfo is None:
-        raise ValueError("decide() needs a timezone-aware `now`")
+        raise ValueError("judge() needs a timezone-aware `now`")
+    window_open = is_window_open(cluster, policy, now)
+    breaker_open = breaker_tripped(history, policy)
     # An ambiguous listing may hide an unbalanced entry behind a balanced one: judge it anyway.
     if not cluster.unbalanced and not cluster.listing_ambiguous:
-        return _idle(cluster, now)
-    guards = _active_guards(ignore_window)
-    for name, guard in guards:
-        result = guard(cluster, history, policy, now)
-        if not result.allowed:
-            assert result.reason is not None  # block() always sets one
-            when = None
-            if name in TIME_GUARDS:
-                when = _next_eligible(cluster, history, policy, now, result.next_eligible, guards)
-            return _decision(cluster, now, Action.BLOCKED, result.reason, result.detail, when)
+        return Verdict(_idle(cluster, now), (), window_open, breaker_open)
+    specs = [spec for spec in registry if not (ignore_window and spec.bypassable)]
+    answers = [(spec, spec.check(cluster, history, policy, now)) for spec in specs]
+    decision = _decision_from(answers, cluster, history, policy, now, dry_run)
+    results = tuple((spec.name, result) for spec, result in answers)
+    return Verdict(decision, results, window_open, breaker_open)
+
+
+def _decision_from(
+    answers: _Answers,
+    cluster: Cluster,
+    history: History,
+    policy: EffectivePolicy,
+    now: dt.datetime,
+    dry_run: bool,
+) -> Decision:
+    blocking = next(((spec, r) for spec, r in answers if not r.allowed), None)
+    if blocking is not None:
+        spec, result = blocking
+        assert result.reason is not None  # block() always sets one
+        when = None
+        if spec.lifts_with_time:
+            when = _next_eligible(cluster, history, policy, now, result.next_eligible, answers)
+        return _decision(cluster, now, Action.BLOCKED, result.reason, result.detail, when)
     if dry_run:
         return _decision(cluster, now, Action.DRY_RUN, Reason.DRY_RUN, "dry run: would switch over")
     return _decision(cluster, now, Action.SWITCHOVER, Reason.ELIGIBLE, "all guards allow")
-
-
-def evaluate_all(
-    cluster: Cluster, history: History, policy: EffectivePolicy, now: dt.datetime
-) -> list[tuple[str, GuardResult]]:
-    """Every guard's verdict at `now`, in order, without stopping at the first block (`status`'s "why")."""
-    return [(name, guard(cluster, history, policy, now)) for name, guard in GUARDS]
 
 
 def _idle(cluster: Cluster, now: dt.datetime) -> Decision:
@@ -96,29 +81,22 @@ def _idle(cluster: Cluster, now: dt.datetime) -> Decision:
     )
 
 
-def _active_guards(ignore_window: bool) -> tuple[tuple[str, Guard], ...]:
-    if not ignore_window:
-        return GUARDS
-    return tuple((name, guard) for name, guard in GUARDS if name not in IGNORE_WINDOW_BYPASSES)
-
-
 def _next_eligible(
     cluster: Cluster,
     history: History,
     policy: EffectivePolicy,
     now: dt.datetime,
     first: dt.datetime | None,
-    guards: tuple[tuple[str, Guard], ...],
+    answers: _Answers,
 ) -> dt.datetime | None:
-    """From `first`, the earliest instant when every time guard allows; None if a non-time guard blocks now.
+    """From `first`, the earliest instant when every time guard allows; None if another guard blocks now.
 
     Jumps from one blocker's next_eligible to the next until all time guards agree, assuming the
     history stays as it is (no new switchovers, still unbalanced).
     """
-    lasting = [g for name, g in guards if name not in TIME_GUARDS]
-    if _first_block(lasting, cluster, history, policy, now) is not None:
+    if any(not spec.lifts_with_time and not result.allowed for spec, result in answers):
         return None
-    timed = [g for name, g in guards if name in TIME_GUARDS]
+    timed = [spec for spec, _ in answers if spec.lifts_with_time]
     # Pin an unknown onset to now, or debounce would restart at every projected instant.
     pinned = dataclasses.replace(history, unbalanced_since=history.unbalanced_since or now)
     at = first
@@ -134,14 +112,14 @@ def _next_eligible(
 
 
 def _first_block(
-    guards: list[Guard],
+    specs: list[GuardSpec],
     cluster: Cluster,
     history: History,
     policy: EffectivePolicy,
     at: dt.datetime,
 ) -> GuardResult | None:
-    verdicts = (guard(cluster, history, policy, at) for guard in guards)
-    return next((v for v in verdicts if not v.allowed), None)
+    answers = (spec.check(cluster, history, policy, at) for spec in specs)
+    return next((a for a in answers if not a.allowed), None)
 
 
 def _decision(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import EffectivePolicy
 
@@ -22,3 +23,6 @@ def listing_guard(
         Reason.AMBIGUOUS_LISTING,
         f"cluster id {cluster.id} appears {cluster.listing_copies} times in one list answer",
     )
+
+
+SPEC = GuardSpec("listing", listing_guard, frozenset({Reason.AMBIGUOUS_LISTING}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import EffectivePolicy
 
@@ -15,3 +16,6 @@ def pause_guard(
         return ALLOW
     why = history.pause_reason or "no reason given"
     return block(Reason.PAUSED, f"controller is paused ({why}); resume it to allow switchovers")
+
+
+SPEC = GuardSpec("pause", pause_guard, frozenset({Reason.PAUSED}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from controller.guards import GuardSpec
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, block
 from controller.settings import EffectivePolicy, OptOutTag, matches_any
 
@@ -34,3 +35,6 @@ def _has_tag(tags: Mapping[str, str], tag: OptOutTag) -> bool:
     # Values are compared case-insensitively: a human typing "Disabled" in the console means it.
     value = tags.get(tag.key)
     return value is not None and value.strip().casefold() == tag.value.casefold()
+
+
+SPEC = GuardSpec("selection", selection_guard, frozenset({Reason.EXCLUDED, Reason.OPTED_OUT}))

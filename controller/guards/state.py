@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.model import (
     ALLOW,
     SWITCHOVER_TASK,
@@ -48,3 +49,18 @@ def state_guard(
             Reason.READONLY, "cluster is READONLY; set allow_readonly to switch over anyway"
         )
     return ALLOW
+
+
+SPEC = GuardSpec(
+    "state",
+    state_guard,
+    frozenset(
+        {
+            Reason.CLUSTER_NOT_AVAILABLE,
+            Reason.SWITCHOVER_IN_PROGRESS,
+            Reason.TASK_IN_PROGRESS,
+            Reason.DEGRADED,
+            Reason.READONLY,
+        }
+    ),
+)

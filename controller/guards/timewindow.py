@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
+from controller.guards import GuardSpec
 from controller.guards.text import local_text, utc_text
 from controller.model import (
     ALLOW,
@@ -167,3 +168,12 @@ def _maintenance_label(window: Window) -> str:
         f"the cluster's maintenance window ({window.days[0]} "
         f"{window.start:%H:%M}-{window.end:%H:%M} UTC)"
     )
+
+
+SPEC = GuardSpec(
+    "window",
+    window_guard,
+    frozenset({Reason.OUTSIDE_WINDOW}),
+    lifts_with_time=True,
+    bypassable=True,
+)

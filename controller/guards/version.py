@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from controller.guards import GuardSpec
 from controller.model import ALLOW, Cluster, GuardResult, History, Reason, Version, block
 from controller.settings import EffectivePolicy
 
@@ -33,3 +34,6 @@ def version_guard(
         Reason.VERSION_UNSUPPORTED,
         f"version {cluster.version} is below the minimum {minimum} {why}",
     )
+
+
+SPEC = GuardSpec("version", version_guard, frozenset({Reason.VERSION_UNSUPPORTED}))

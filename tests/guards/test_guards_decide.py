@@ -1,4 +1,4 @@
-"""decide(): the guard ladder, actions and reasons, ignore_window, next_eligible, per-cluster overrides."""
+"""judge()'s decision: the guard ladder, actions and reasons, ignore_window, next_eligible, per-cluster overrides."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import os
 import pytest
 from guardkit import cases, cluster, policy, switchover, utc, window
 
-from controller.guards.decide import GUARDS, decide, evaluate_all
-from controller.model import Action, History, Reason, Version
+from controller.guards.decide import judge
+from controller.guards.registry import GUARDS
+from controller.model import Action, Decision, History, Reason, Version
 from controller.settings import Blackout, Settings
 
 NOW = utc("2026-11-30 12:00")  # Monday 20:00 in Shanghai
@@ -17,8 +18,12 @@ SHANGHAI_WEEKDAYS = window(
 )  # Sun-Thu 17-21 UTC
 
 
+def decide(*args, **kwargs) -> Decision:
+    return judge(*args, **kwargs).decision
+
+
 def test_guards_run_in_the_documented_order():
-    assert [name for name, _ in GUARDS] == [
+    assert [spec.name for spec in GUARDS] == [
         "listing", "pause", "selection", "state", "version", "debounce", "blackout",
         "window", "cooldown", "budget", "breaker", "concurrency",
     ]  # fmt: skip
@@ -72,15 +77,17 @@ def test_naive_now_is_refused():
         decide(cluster(), History(), policy(), NOW.replace(tzinfo=None))
 
 
-def test_evaluate_all_reports_every_guard():
-    verdicts = evaluate_all(
+def test_the_verdict_reports_every_guard_not_only_the_first_block():
+    verdict = judge(
         cluster(task_status="SNAPSHOTTING"),
         History(consecutive_failures=9),
         policy(windows=[SHANGHAI_WEEKDAYS]),
         NOW,
     )
-    assert [name for name, _ in verdicts] == [name for name, _ in GUARDS]
-    blocked = {name: result.reason for name, result in verdicts if not result.allowed}
+    assert [name for name, _ in verdict.results] == [spec.name for spec in GUARDS]
+    assert verdict.blocked_by == ("state", "window", "breaker")
+    assert verdict.decision.reason is Reason.TASK_IN_PROGRESS
+    blocked = {name: result.reason for name, result in verdict.results if not result.allowed}
     assert blocked == {
         "state": Reason.TASK_IN_PROGRESS,
         "window": Reason.OUTSIDE_WINDOW,
