@@ -13,7 +13,7 @@ import pytest
 
 from controller.app.cli import ignore_window_help, main
 from controller.clock import SystemClock
-from controller.guards.decide import GUARDS, IGNORE_WINDOW_BYPASSES
+from controller.guards.registry import GUARDS, IGNORE_WINDOW_BYPASSES
 from controller.journal import Journal
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
@@ -123,7 +123,7 @@ def test_help_shows_every_flag_with_its_meaning_and_default() -> None:
 
 def test_ignore_window_help_names_exactly_what_the_decision_code_bypasses() -> None:
     help_text = ignore_window_help()
-    named = {name for name, _ in GUARDS if re.search(rf"\b{name}\b", help_text)}
+    named = {spec.name for spec in GUARDS if re.search(rf"\b{spec.name}\b", help_text)}
     assert named == set(IGNORE_WINDOW_BYPASSES)
     assert help_text in _help("switchover")
     # the README says the same: every bypassed guard, and none of the safety guards, in its line
@@ -131,9 +131,9 @@ def test_ignore_window_help_names_exactly_what_the_decision_code_bypasses() -> N
     line = readme[readme.index("`--ignore-window` bypasses only") :].split("—")[0]
     for name in IGNORE_WINDOW_BYPASSES:
         assert name in line
-    for name, _ in GUARDS:
-        if name not in IGNORE_WINDOW_BYPASSES:
-            assert not re.search(rf"\b{name}\b", line), name
+    for spec in GUARDS:
+        if not spec.bypassable:
+            assert not re.search(rf"\b{spec.name}\b", line), spec.name
 
 
 @pytest.mark.parametrize(

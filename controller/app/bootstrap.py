@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -15,8 +16,12 @@ from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
 from controller.journal import MEMORY, ActorLock, Journal, JournalUnreadable
 from controller.loop.cycle import Reconciler
-from controller.model import Decision, SwitchoverRecord
+from controller.loop.deps import LoopDeps
 from controller.record.metrics import Metrics
+from controller.record.recorder import Recorder, Sink
+from controller.record.sinks.journal import JournalSink
+from controller.record.sinks.log import LogSink
+from controller.record.sinks.metrics import MetricsSink
 from controller.settings import Settings
 
 if TYPE_CHECKING:
@@ -50,14 +55,8 @@ def open_journal(
     try:
         journal = Journal.open(path, now=now)
     except JournalUnreadable as exc:
-        log.error(
-            "journal_unreadable",
-            path=str(path),
-            error=str(exc),
-            consequence="no history: every cluster is treated as switched over now (one cooldown)",
-            fix="move the file aside or start with --reset-journal (keeps a backup)",
-        )
-        return Journal.open(MEMORY, now=now), now
+        fix = "move the file aside or start with --reset-journal (keeps a backup)"
+        return _in_memory_with_caution(path, exc, now, fix=fix)
     if journal.created:
         log.warning("starting_without_history", path=str(path))
     return journal, None
@@ -74,13 +73,21 @@ def read_journal(settings: Settings, now: dt.datetime) -> tuple[Journal, dt.date
     try:
         return Journal.open_read_only(path), None
     except JournalUnreadable as exc:
-        log.error(
-            "journal_unreadable",
-            path=str(path),
-            error=str(exc),
-            consequence="no history: every cluster is treated as switched over now (one cooldown)",
-        )
-        return Journal.open(MEMORY, now=now), now
+        return _in_memory_with_caution(path, exc, now)
+
+
+def _in_memory_with_caution(
+    path: Path, exc: JournalUnreadable, now: dt.datetime, **advice: str
+) -> tuple[Journal, dt.datetime]:
+    """An unreadable journal: said loudly, and every cluster treated as switched over `now`."""
+    log.error(
+        "journal_unreadable",
+        path=str(path),
+        error=str(exc),
+        consequence="no history: every cluster is treated as switched over now (one cooldown)",
+        **advice,
+    )
+    return Journal.open(MEMORY, now=now), now
 
 
 @dataclass
@@ -101,10 +108,11 @@ async def assemble(
     access: Access = Access.ACT,
     reset_journal: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
-    on_decision: Callable[[Decision], None] | None = None,
-    on_switchover: Callable[[SwitchoverRecord], None] | None = None,
+    sinks: Sequence[Sink] = (),
 ) -> AsyncIterator[Parts]:
     """Everything a command needs, closed in the right order on the way out.
+
+    `sinks` are added after the journal, metrics and log sinks (the demo's narrator).
 
     `Access.ACT` raises `JournalInUse` while another process acts on the same journal.
     """
@@ -119,16 +127,16 @@ async def assemble(
             journal, caution = read_journal(settings, clock.now())
         held.enter_context(journal)  # closed before the lock is released
         async with dws_client(settings, auth_clock, transport, metrics) as client:
-            reconciler = Reconciler(
-                settings,
-                client,
-                journal,
-                metrics,
-                caution_since=caution,
-                on_decision=on_decision,
-                on_switchover=on_switchover,
-            )
+            recorder = record_to(journal, metrics, sinks)
+            deps = LoopDeps(settings, client, journal, recorder)
+            reconciler = Reconciler(deps, caution_since=caution)
             yield Parts(settings, client, journal, metrics, reconciler)
+
+
+def record_to(journal: Journal, metrics: Metrics, extra: Sequence[Sink] = ()) -> Recorder:
+    """The recorder and its sinks, in order: the journal first (the durable row), then the rest.
+    A new sink is one module in `controller/record/sinks/` plus one line here."""
+    return Recorder([JournalSink(journal), MetricsSink(metrics), LogSink(), *extra])
 
 
 def dws_client(

@@ -23,7 +23,7 @@ from controller.app.output import print_decisions, print_history, print_views
 from controller.clock import Clock, SystemClock
 from controller.config_types import parse_duration, parse_listen
 from controller.dws.errors import DwsError
-from controller.guards.decide import IGNORE_WINDOW_BYPASSES
+from controller.guards.registry import IGNORE_WINDOW_BYPASSES
 from controller.journal import MIGRATIONS, Journal, JournalError
 from controller.logs import configure_logging, register_secrets
 from controller.settings import ConfigError, Settings, load_settings

@@ -13,7 +13,7 @@ import datetime as dt
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -25,6 +25,13 @@ from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.loop.runner import Runner
 from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord
+from controller.record.events import (
+    DecisionMade,
+    Event,
+    Origin,
+    SwitchoverFinished,
+    SwitchoverStarted,
+)
 from controller.settings import ConfigError, Settings
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
@@ -101,7 +108,10 @@ def intro(speed: float) -> str:
 
 @dataclass
 class Narrator:
-    """Prints what the controller decides, as it happens, and remembers what the demo must show."""
+    """A sink: prints what the controller decides, as it happens, and remembers what the demo
+    must show."""
+
+    durable = False
 
     clock: ScaledClock
     out: TextIO
@@ -114,6 +124,15 @@ class Narrator:
     def _say(self, text: str) -> None:
         self.out.write(f"[{_stamp(self.clock.now())}] {text}\n")
         self.out.flush()
+
+    def handle(self, event: Event) -> None:
+        match event:
+            case DecisionMade(decision=decision):
+                self.decision(decision)
+            case SwitchoverStarted(record=record, origin=origin) if origin is not Origin.RESUMED:
+                self.switchover(record)
+            case SwitchoverFinished(record=record):
+                self.switchover(record)
 
     def decision(self, d: Decision) -> None:
         self.decided_at[d.cluster_name] = d.at
@@ -195,6 +214,41 @@ def _interruptible(stop: asyncio.Event) -> Iterator[asyncio.Event]:
             loop.remove_signal_handler(sig)
 
 
+async def _finish_when_shown(
+    narrator: Narrator, stop: asyncio.Event, forever: bool, out: TextIO
+) -> None:
+    """The summary once everything was shown (or after DEMO_SECONDS); then stop, unless forever."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(narrator.done.wait(), DEMO_SECONDS)
+    out.write(narrator.summary())
+    out.write("(--forever keeps the controller running)\n" if not forever else "")
+    out.flush()
+    if not forever:
+        stop.set()
+
+
+def _fresh_journal(directory: Path, clock: ScaledClock) -> Path:
+    """A fresh journal is the point of the demo: created here, so the controller does not open
+    with the warning a real deployment gets when its history is missing."""
+    journal = directory / "journal.db"
+    Journal.open(journal, now=clock.now()).close()
+    return journal
+
+
+def _announce(
+    settings: Settings, dws_url: str, out: TextIO
+) -> Callable[[Runner, HttpServer], None]:
+    def ready(_: Runner, server: HttpServer) -> None:
+        base = f"http://{settings.listen_host}:{server.port}"
+        out.write(
+            f"DWS emulator on {dws_url}; controller on {base}/ (metrics on {base}/metrics, "
+            f"also /healthz, /readyz, /status?pretty=1)\n"
+        )
+        out.flush()
+
+    return ready
+
+
 async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sys.stdout) -> int:
     if speed <= 0:
         raise ConfigError("--speed must be positive")
@@ -211,37 +265,15 @@ async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sy
         tempfile.TemporaryDirectory(prefix="dws-rebalancer-demo-") as tmp,
         BackgroundServer(sim) as dws,
     ):
-        journal = Path(tmp) / "journal.db"
-        # A fresh journal is the point of the demo: create it here, so the controller does not
-        # open with the warning a real deployment gets when its history is missing.
-        Journal.open(journal, now=clock.now()).close()
-        settings = demo_settings(dws.url, journal, listen)
-
-        def ready(_: Runner, server: HttpServer) -> None:
-            base = f"http://{settings.listen_host}:{server.port}"
-            out.write(
-                f"DWS emulator on {dws.url}; controller on {base}/ (metrics on {base}/metrics, "
-                f"also /healthz, /readyz, /status?pretty=1)\n"
-            )
-            out.flush()
-
-        async def finish_when_shown() -> None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(narrator.done.wait(), DEMO_SECONDS)
-            out.write(narrator.summary())
-            out.write("(--forever keeps the controller running)\n" if not forever else "")
-            out.flush()
-            if not forever:
-                stop.set()
-
-        watcher = asyncio.create_task(finish_when_shown())
+        settings = demo_settings(dws.url, _fresh_journal(Path(tmp), clock), listen)
+        ready = _announce(settings, dws.url, out)
+        watcher = asyncio.create_task(_finish_when_shown(narrator, stop, forever, out))
         await serve_controller(
             settings,
             clock=clock,
             time_scale=speed,
             stop=stop,
-            on_decision=narrator.decision,
-            on_switchover=narrator.switchover,
+            sinks=[narrator],
             on_ready=ready,
             handle_signals=False,
         )

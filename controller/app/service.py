@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from controller.app.bootstrap import assemble
 from controller.clock import Clock, SystemClock
 from controller.http.server import HttpServer, create_app
 from controller.http.status import ControllerStatus
 from controller.loop.runner import Runner, stop_on_signals
-from controller.model import Decision, SwitchoverRecord
+from controller.record.recorder import Sink
 from controller.settings import Settings
 
 
@@ -22,8 +22,7 @@ async def serve_controller(
     clock: Clock | None = None,
     time_scale: float = 1.0,
     stop: asyncio.Event | None = None,
-    on_decision: Callable[[Decision], None] | None = None,
-    on_switchover: Callable[[SwitchoverRecord], None] | None = None,
+    sinks: Sequence[Sink] = (),
     on_ready: Callable[[Runner, HttpServer], None] | None = None,
     handle_signals: bool = True,
 ) -> None:
@@ -35,10 +34,9 @@ async def serve_controller(
         settings,
         clock=clock,
         reset_journal=reset_journal,
-        on_decision=on_decision,
-        on_switchover=on_switchover,
+        sinks=sinks,
     ) as parts:
-        runner = Runner(parts.reconciler, parts.metrics, clock, time_scale=time_scale)
+        runner = Runner(parts.reconciler, clock, time_scale=time_scale)
         server = HttpServer(
             create_app(parts.metrics, ControllerStatus(runner)),
             settings.listen_host,

@@ -17,11 +17,10 @@ from controller.app.bootstrap import Access, Parts, assemble
 from controller.app.output import print_decisions
 from controller.clock import Clock
 from controller.config_types import format_duration
-from controller.guards.decide import decide
 from controller.journal import Journal, JournalInUse, RequestState, SwitchoverRequest
 from controller.loop.cycle import Reconciler
 from controller.loop.requests import no_action_sentence, request_ttl
-from controller.model import Action, Cluster, Decision, Outcome, SwitchoverRecord, Trigger
+from controller.model import Action, Cluster, Decision, Outcome, SwitchoverRecord
 from controller.settings import Settings
 
 T = TypeVar("T")
@@ -79,19 +78,15 @@ async def switchover_command(
 async def _judge(
     parts: Parts, wanted: str, ignore_window: bool, now: dt.datetime, out: TextIO
 ) -> tuple[Cluster, Decision]:
-    """The manual decision, printed; a non-action adds one sentence saying nothing was sent."""
-    views = await parts.reconciler.preview(now, observed=now)
+    """The manual decision, printed; a non-action adds one sentence saying nothing was sent.
+
+    It is the loop's own judgement (`Reconciler.preview`), only with `--ignore-window` applied.
+    """
+    views = await parts.reconciler.preview(now, observed=now, ignore_window=ignore_window)
     view = next((v for v in views if wanted in (v.cluster.id, v.cluster.name)), None)
-    if view is None or view.history is None:
+    if view is None or view.decision is None:
         raise UnknownCluster(f"no cluster {wanted!r} in project {parts.settings.project_id}")
-    decision = decide(
-        view.cluster,
-        view.history,
-        parts.reconciler.policy(view.cluster),
-        now,
-        dry_run=parts.settings.dry_run,
-        ignore_window=ignore_window,
-    )
+    decision = view.decision
     print_decisions([decision], "table", out)
     if decision.action is not Action.SWITCHOVER:
         out.write(no_action_sentence(decision) + "\n")
@@ -101,13 +96,25 @@ async def _judge(
 async def _act(
     parts: Parts, wanted: str, ignore_window: bool, wait: bool, clock: Clock, out: TextIO
 ) -> int:
-    """No other actor: POST ourselves, holding the actor lock (taken by `assemble`)."""
+    """No other actor: act ourselves, holding the actor lock (taken by `assemble`).
+
+    The request is recorded and answered by the loop's own request stage, exactly as a running
+    controller would answer it: one decision path for every switchover.
+    """
     now = clock.now()
     cluster, decision = await _judge(parts, wanted, ignore_window, now, out)
     if decision.action is not Action.SWITCHOVER:
         return 1
-    parts.journal.record_decision(decision)
-    record = await parts.reconciler.switchovers.trigger(cluster, Trigger.MANUAL, now)
+    request = parts.journal.request_switchover(
+        cluster.id, ignore_window=ignore_window, at=now, by="cli"
+    )
+    report = await parts.reconciler.answer_request(request.id, now)
+    record = next(iter(report.started + report.finished), None)
+    if record is None:  # the cluster changed between the two looks: the request says why
+        answered = parts.journal.switchover_request(request.id)
+        why = f"{answered.reason}): {answered.detail}" if answered else "unknown)"
+        out.write(f"{cluster.name}: request {request.id} refused ({why}\n")
+        return 1
     out.write(
         f"{record.cluster_name}: switchover {'accepted' if record.confirmed else 'sent'}"
         f"{'' if record.outcome is None else f', {record.outcome}: {record.error}'}\n"

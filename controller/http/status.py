@@ -1,4 +1,7 @@
-"""What the controller tells `/healthz`, `/readyz` and `/status`: derived from the runner's live state."""
+"""What the controller tells `/healthz`, `/readyz` and `/status`.
+
+Health comes from the runner; the clusters from the one immutable snapshot the cycle published last.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from typing import Any
 
 from controller import __version__
 from controller.config_types import format_duration
-from controller.loop.cycle import ClusterView
 from controller.loop.runner import CycleResult, Runner
+from controller.loop.snapshot import ClusterView
 from controller.model import Decision, SwitchoverRecord
 
 
@@ -93,12 +96,7 @@ class ControllerStatus:
         """The controller summary first, then one entry per cluster (README: "/status fields")."""
         return {
             "controller": self._controller(),
-            "clusters": [
-                self._cluster(view)
-                for view in sorted(
-                    self.runner.reconciler.views.values(), key=lambda v: v.cluster.name
-                )
-            ],
+            "clusters": [self._cluster(view) for view in self.runner.reconciler.snapshot.clusters],
         }
 
     def _controller(self) -> dict[str, Any]:
@@ -122,9 +120,7 @@ class ControllerStatus:
         }
 
     def _cluster(self, view: ClusterView) -> dict[str, Any]:
-        rec = self.runner.reconciler
         cluster = view.cluster
-        limit = rec.policy(cluster).failure_limit
         failures = view.history.consecutive_failures if view.history else 0
         return {
             "id": cluster.id,
@@ -135,14 +131,14 @@ class ControllerStatus:
             "version": cluster.raw_version,
             "window_open": view.window_open,
             "decision": decision_json(view.decision),
-            "tracked_switchover": switchover_json(rec.tracked.get(cluster.id)),
+            "tracked_switchover": switchover_json(view.tracked),
             "last_switchover": switchover_json(self._last_switchover(cluster.id)),
             "breaker": {
                 "open": view.breaker_open,
                 "consecutive_failures": failures,
-                "limit": limit,
+                "limit": view.failure_limit,
             },
-            "forbidden": rec.switchovers.forbidden.get(cluster.id),
+            "forbidden": view.forbidden,
         }
 
     def _last_switchover(self, cluster_id: str) -> SwitchoverRecord | None:

@@ -1,26 +1,23 @@
 """One reconcile cycle: observe the project, decide per cluster, act, track, and record it all.
 
-I/O lives at the edges (DWS client, journal, metrics, log); deciding is `controller.guards.decide`, a
-switchover's POST and tracking are `controller.loop.switchovers`. `now` is always passed in.
+The stages: observe (`loop.observe`), judge (`controller.guards.decide`), act and track
+(`loop.switchovers`), record (events for `record.recorder`, which writes journal, metrics and log).
+At the end of each cycle it publishes an immutable `Snapshot` for `/status`. `now` is passed in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import structlog
 
-from controller.dws.client import DwsClient
-from controller.dws.errors import (
-    DwsError,
-)
-from controller.guards.decide import decide
-from controller.guards.timewindow import is_window_open
-from controller.journal import Journal
+from controller.guards import decide
+from controller.loop.deps import LoopDeps
+from controller.loop.observe import Observation, Observer
 from controller.loop.requests import ManualRequests, request_ttl
+from controller.loop.snapshot import ClusterView, Snapshot
 from controller.loop.switchovers import Switchovers
 from controller.model import (
     Action,
@@ -30,28 +27,18 @@ from controller.model import (
     Reason,
     SwitchoverRecord,
     Trigger,
+    Verdict,
 )
-from controller.record.metrics import Metrics
-from controller.settings import EffectivePolicy, Settings
+from controller.record.events import ClusterGone, ClustersObserved, DecisionMade
+from controller.settings import EffectivePolicy
 
 log = structlog.get_logger("controller.loop.cycle")
 
-#: Maintenance windows change rarely: fetch a cluster's detail at most this often.
-DETAIL_TTL = dt.timedelta(hours=1)
+__all__ = ["ClusterView", "CycleReport", "Reconciler", "Snapshot"]
+
 PRUNE_EVERY = dt.timedelta(days=1)
 #: How far back the guards need switchover history (budget is a rolling 24 h; cooldown may be longer).
 _HISTORY_FLOOR = dt.timedelta(hours=25)
-
-
-@dataclass
-class ClusterView:
-    """What the controller last knew about one cluster: served by `/status` and `status`."""
-
-    cluster: Cluster
-    decision: Decision | None = None
-    window_open: bool | None = None
-    history: History | None = None
-    breaker_open: bool = False
 
 
 @dataclass
@@ -60,36 +47,33 @@ class CycleReport:
     started: list[SwitchoverRecord] = field(default_factory=list)
     finished: list[SwitchoverRecord] = field(default_factory=list)
 
+    def add(self, record: SwitchoverRecord) -> None:
+        """A switchover this cycle triggered: in flight, or already finished (rejected)."""
+        (self.started if record.in_flight else self.finished).append(record)
+
 
 class Reconciler:
     """Owns the controller's live state between cycles; everything durable goes to the journal."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        client: DwsClient,
-        journal: Journal,
-        metrics: Metrics,
-        *,
-        caution_since: dt.datetime | None = None,
-        on_decision: Callable[[Decision], None] | None = None,
-        on_switchover: Callable[[SwitchoverRecord], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.client = client
-        self.journal = journal
-        self.metrics = metrics
+    def __init__(self, deps: LoopDeps, *, caution_since: dt.datetime | None = None) -> None:
+        self.deps = deps
+        self.settings = deps.settings
+        self.client = deps.client
+        self.journal = deps.journal
+        self.recorder = deps.recorder
         self.caution_since = caution_since
-        self.on_decision = on_decision
-        self.views: dict[str, ClusterView] = {}
-        self.switchovers = Switchovers(settings, client, journal, metrics, on_switchover)
-        self.requests = ManualRequests(journal, self.switchovers, settings.project_id)
-        self._details: dict[str, tuple[dt.datetime, Cluster]] = {}
+        self.snapshot = Snapshot()  # replaced whole at the end of every cycle
+        self._views: dict[str, ClusterView] = {}
+        self.switchovers = Switchovers(deps)
+        self.requests = ManualRequests(deps.journal, self.switchovers, deps.settings.project_id)
+        self.observer = Observer(deps, self.policy)
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self.stopping = False  # set on shutdown: no new POST after this
         self._last_prune: dt.datetime | None = None
         # What the journal holds per cluster: skip the write transaction when nothing changed.
-        self._journaled = {cid: _decision_key(d) for cid, d in journal.last_decisions().items()}
+        self._journaled = {
+            cid: _decision_key(d) for cid, d in deps.journal.last_decisions().items()
+        }
 
     @property
     def tracked(self) -> dict[str, SwitchoverRecord]:
@@ -98,50 +82,56 @@ class Reconciler:
     # ---- the cycle -----------------------------------------------------------------------
 
     async def reconcile_once(self, now: dt.datetime) -> CycleReport:
-        """Observe every cluster with one list call, track, decide, and switch over."""
+        """Observe every cluster with one list call, track, judge, act, and record."""
         report = CycleReport()
-        clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
-        by_id = {c.id: c for c in clusters}
-        since = self._update_unbalanced_since(clusters, now)
-        clusters = [await self._with_detail(c, now) for c in clusters]
-        report.started += self.switchovers.detect_external(clusters, now)
-        # An ambiguous list entry is no evidence of how a switchover went: read those back.
-        unambiguous = {cid: c for cid, c in by_id.items() if not c.listing_ambiguous}
-        report.finished += await self.switchovers.follow(now, unambiguous)
-        judge = self._judge(since, now)
-        self.metrics.set_paused(judge.paused)
-        for cluster in sorted(clusters, key=lambda c: c.name):
-            decision, history = judge(cluster)
-            self._record_decision(cluster, decision, history, report)
-            if decision.action is Action.SWITCHOVER and not self.stopping:
-                record = await self.switchovers.trigger(cluster, Trigger.CONTROLLER, now)
-                (report.started if record.in_flight else report.finished).append(record)
-        await self._answer_requests(clusters, since, now, report)
-        self._forget_vanished(by_id)
+        seen = await self.observer.observe(now)
+        report.started += self.switchovers.detect_external(seen.clusters, now)
+        report.finished += await self.switchovers.follow(now, seen.unambiguous)
+        judge = self._judge(seen.since, now)
+        for cluster in sorted(seen.clusters, key=lambda c: c.name):
+            verdict, history = judge(cluster)
+            self._record_decision(cluster, verdict, history, report)
+            if verdict.decision.action is Action.SWITCHOVER and not self.stopping:
+                report.add(await self.switchovers.trigger(cluster, Trigger.CONTROLLER, now))
+        await self._answer_requests(seen.clusters, seen.since, now, report)
+        self._forget_vanished(seen.by_id)
         self._prune(now)
-        self.metrics.observe_clusters(
-            clusters,
-            unbalanced_since=since,
-            window_open={v.cluster.id: v.window_open for v in self.views.values()},
-        )
+        self._observed(seen, judge.paused)
+        self._publish(now)
         return report
 
-    async def preview(self, at: dt.datetime, observed: dt.datetime) -> list[ClusterView]:
-        """What the controller would decide at `at`, without acting or writing: the `status` command."""
+    async def preview(
+        self, at: dt.datetime, observed: dt.datetime, *, ignore_window: bool = False
+    ) -> list[ClusterView]:
+        """What the controller would decide at `at`, without acting or writing: `status`, `switchover`."""
         clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
         known = self.journal.unbalanced_since()
         judge = self._judge({c.id: known.get(c.id, observed) for c in clusters if c.unbalanced}, at)
         views = []
         for cluster in sorted(clusters, key=lambda c: c.name):
             cluster = await self._with_detail(cluster, observed)
-            decision, history = judge(cluster)
-            window_open = is_window_open(cluster, self.policy(cluster), at)
-            views.append(ClusterView(cluster, decision, window_open, history))
+            verdict, history = judge(cluster, ignore_window=ignore_window)
+            views.append(
+                ClusterView(
+                    cluster, verdict.decision, verdict.window_open, history, verdict.breaker_open
+                )
+            )
         return views
+
+    async def answer_request(self, request_id: int, now: dt.datetime) -> CycleReport:
+        """Only the requests stage of a cycle, for one request: `switchover CLUSTER` acting by
+        itself goes through the very code that answers it beside a running controller."""
+        report = CycleReport()
+        seen = await self.observer.observe(now)
+        await self._answer_requests(seen.clusters, seen.since, now, report, only=request_id)
+        self._publish(now)
+        return report
 
     async def track_once(self, now: dt.datetime) -> CycleReport:
         """Between full polls: read back only the tracked clusters (one detail call each)."""
-        return CycleReport(finished=await self.switchovers.follow(now))
+        report = CycleReport(finished=await self.switchovers.follow(now))
+        self._publish(now)
+        return report
 
     async def _answer_requests(
         self,
@@ -149,6 +139,7 @@ class Reconciler:
         since: dict[str, dt.datetime],
         now: dt.datetime,
         report: CycleReport,
+        only: int | None = None,
     ) -> None:
         """`switchover` commands recorded beside us; a fresh judge counts this cycle's POSTs."""
         for record in await self.requests.answer(
@@ -157,8 +148,27 @@ class Reconciler:
             now,
             ttl=request_ttl(self.settings.poll_interval),
             stopping=lambda: self.stopping,
+            only=only,
         ):
-            (report.started if record.in_flight else report.finished).append(record)
+            report.add(record)
+
+    def _observed(self, seen: Observation, paused: bool) -> None:
+        window_open = {v.cluster.id: v.window_open for v in self._views.values()}
+        self.recorder.record(ClustersObserved(seen.clusters, seen.since, window_open, paused))
+
+    def _publish(self, now: dt.datetime) -> None:
+        """One immutable snapshot of the fleet, with what the switchovers know right now."""
+        views = sorted(self._views.values(), key=lambda v: v.cluster.name)
+        self.snapshot = Snapshot(now, tuple(self._published(v) for v in views))
+
+    def _published(self, view: ClusterView) -> ClusterView:
+        cid = view.cluster.id
+        return replace(
+            view,
+            failure_limit=self.policy(view.cluster).failure_limit,
+            tracked=self.tracked.get(cid),
+            forbidden=self.switchovers.forbidden.get(cid),
+        )
 
     # ---- history and bookkeeping -----------------------------------------------------------
 
@@ -169,44 +179,13 @@ class Reconciler:
             self._policies[key] = self.settings.policy_for(cluster.id, cluster.name)
         return self._policies[key]
 
-    def _update_unbalanced_since(
-        self, clusters: list[Cluster], now: dt.datetime
-    ) -> dict[str, dt.datetime]:
-        """First-seen-unbalanced times, continuous: cleared as soon as a cluster is seen balanced."""
-        known = self.journal.unbalanced_since()
-        live = {c.id for c in clusters}
-        for cluster in clusters:
-            if cluster.unbalanced and cluster.id not in known:
-                self.journal.set_unbalanced_since(cluster.id, now)
-                known[cluster.id] = now
-            elif not cluster.unbalanced and cluster.id in known:
-                self.journal.set_unbalanced_since(cluster.id, None)
-                del known[cluster.id]
-        for gone in set(known) - live:
-            self.journal.set_unbalanced_since(gone, None)
-            del known[gone]
-        return known
-
     async def _with_detail(self, cluster: Cluster, now: dt.datetime) -> Cluster:
-        """Attach the maintenance window (detail only) when a guard will need it; cached for an hour."""
-        policy = self.policy(cluster)
-        if not (cluster.unbalanced and not policy.windows and policy.use_maintenance_window):
-            return cluster
-        cached = self._details.get(cluster.id)
-        if cached is None or now - cached[0] >= DETAIL_TTL:
-            try:
-                detail = await self.client.get_cluster(cluster.id)
-            except DwsError as exc:  # the window guard fails closed on an unknown window
-                log.warning("cluster_detail_failed", cluster=cluster.name, error=str(exc))
-                return cluster
-            cached = (now, detail)
-            self._details[cluster.id] = cached
-        return replace(cluster, maintain_window=cached[1].maintain_window)
+        return await self.observer.with_detail(cluster, now)
 
     def _recent_switchovers(self, now: dt.datetime) -> dict[str, list[SwitchoverRecord]]:
         longest_cooldown = max(
             [self.settings.policy.cooldown]
-            + [self.policy(v.cluster).cooldown for v in self.views.values()]
+            + [self.policy(v.cluster).cooldown for v in self._views.values()]
         )
         since = now - max(_HISTORY_FLOOR, longest_cooldown + self.settings.switchover_timeout)
         grouped: dict[str, list[SwitchoverRecord]] = defaultdict(list)
@@ -251,32 +230,17 @@ class Reconciler:
         )
 
     def _record_decision(
-        self, cluster: Cluster, decision: Decision, history: History, report: CycleReport
+        self, cluster: Cluster, verdict: Verdict, history: History, report: CycleReport
     ) -> None:
-        policy = self.policy(cluster)
-        view = self.views.setdefault(cluster.id, ClusterView(cluster))
-        view.cluster = cluster
-        view.window_open = is_window_open(cluster, policy, decision.at)
-        view.history = history
-        view.breaker_open = history.consecutive_failures >= policy.failure_limit
-        key = _decision_key(decision)
-        changed = self._journaled.get(cluster.id) != key and self.journal.record_decision(decision)
-        self._journaled[cluster.id] = key
-        view.decision = decision
-        self.metrics.observe_decision(decision)
-        self.metrics.set_breaker(cluster.name, view.breaker_open)
-        report.decisions.append(decision)
-        (log.info if changed else log.debug)(
-            "decision",
-            cluster=cluster.name,
-            cluster_id=cluster.id,
-            action=decision.action.value,
-            reason=decision.reason.value,
-            detail=decision.detail,
-            next_eligible=decision.next_eligible.isoformat() if decision.next_eligible else None,
+        decision = verdict.decision
+        self._views[cluster.id] = ClusterView(
+            cluster, decision, verdict.window_open, history, verdict.breaker_open
         )
-        if self.on_decision is not None:
-            self.on_decision(decision)
+        key = _decision_key(decision)
+        changed = self._journaled.get(cluster.id) != key
+        self.recorder.record(DecisionMade(verdict, changed))
+        self._journaled[cluster.id] = key
+        report.decisions.append(decision)
 
     def _prune(self, now: dt.datetime) -> None:
         """Bounded journal: drop old decision rows about once a day."""
@@ -288,10 +252,10 @@ class Reconciler:
             log.info("journal_pruned", rows=removed)
 
     def _forget_vanished(self, by_id: dict[str, Cluster]) -> None:
-        for gone in set(self.views) - set(by_id):
-            log.info("cluster_gone", cluster=self.views[gone].cluster.name, cluster_id=gone)
-            del self.views[gone]
-            self._details.pop(gone, None)
+        for gone in set(self._views) - set(by_id):
+            view = self._views.pop(gone)
+            self.recorder.record(ClusterGone(gone, view.cluster.name))
+            self.observer.forget(gone)
 
 
 @dataclass
@@ -305,17 +269,16 @@ class _Judge:
     pause_reason: str | None
     at: dt.datetime
 
-    def __call__(
-        self, cluster: Cluster, *, ignore_window: bool = False
-    ) -> tuple[Decision, History]:
+    def __call__(self, cluster: Cluster, *, ignore_window: bool = False) -> tuple[Verdict, History]:
+        """The verdict (decision, every guard's answer, window and breaker facts) and its history."""
         rec = self.reconciler
         history = rec._history(cluster, self.since, self.recent, self.paused, self.pause_reason)
         policy = rec.policy(cluster)
         dry_run = rec.settings.dry_run
-        decision = decide(
+        verdict = decide.judge(
             cluster, history, policy, self.at, dry_run=dry_run, ignore_window=ignore_window
         )
-        return decision, history
+        return verdict, history
 
 
 def _decision_key(decision: Decision) -> tuple[str, Action, Reason]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
 from controller.config_types import format_duration
 from controller.journal import Journal, SwitchoverRequest
 from controller.loop.switchovers import Switchovers
-from controller.model import Action, Cluster, Decision, History, Reason, SwitchoverRecord, Trigger
+from controller.model import Action, Cluster, Decision, Reason, SwitchoverRecord, Trigger
+
+if TYPE_CHECKING:
+    from controller.model import History, Verdict
 
 log = structlog.get_logger("controller.loop.requests")
 
@@ -52,9 +55,11 @@ def no_action_sentence(decision: Decision) -> str:
 
 
 class Judge(Protocol):
+    """The cycle's judge: the same guards, facts and history as the controller's own decisions."""
+
     def __call__(
         self, cluster: Cluster, *, ignore_window: bool = False
-    ) -> tuple[Decision, History]: ...
+    ) -> tuple[Verdict, History]: ...
 
 
 class ManualRequests:
@@ -73,10 +78,13 @@ class ManualRequests:
         *,
         ttl: dt.timedelta,
         stopping: Callable[[], bool],
+        only: int | None = None,
     ) -> list[SwitchoverRecord]:
-        """Carry out or refuse every pending request; the switchovers started (or rejected)."""
+        """Carry out or refuse every pending request (or `only` that one); the switchovers started."""
         records = []
         for request in self.journal.pending_requests():
+            if only is not None and request.id != only:
+                continue
             if stopping():  # left pending: the next start answers it (or lets it expire)
                 break
             record = await self._answer(request, clusters, judge, now, ttl)
@@ -129,7 +137,7 @@ class ManualRequests:
                 f"{cluster.name}: a switchover ({running.trigger}) is already running:"
                 " nothing to do (no switchover sent)"
             )
-        decision, _ = judge(cluster, ignore_window=request.ignore_window)
+        decision = judge(cluster, ignore_window=request.ignore_window)[0].decision
         if decision.action is not Action.SWITCHOVER:
             return decision.reason.value, no_action_sentence(decision)
         return None

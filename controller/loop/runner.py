@@ -27,7 +27,8 @@ from controller.dws.errors import (
 )
 from controller.journal import JournalError
 from controller.loop.cycle import Reconciler
-from controller.record.metrics import CycleErrorKind, Metrics
+from controller.record.events import CycleFailed, CycleFinished
+from controller.record.metrics import CycleErrorKind
 
 log = structlog.get_logger("controller.loop.runner")
 
@@ -72,7 +73,6 @@ class Runner:
     def __init__(
         self,
         reconciler: Reconciler,
-        metrics: Metrics,
         clock: Clock,
         *,
         time_scale: float = 1.0,
@@ -81,7 +81,7 @@ class Runner:
     ) -> None:
         self.reconciler = reconciler
         self.settings = reconciler.settings
-        self.metrics = metrics
+        self.recorder = reconciler.recorder
         self.clock = clock
         self.time_scale = time_scale  # >1 in the demo: virtual seconds per real second
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -169,7 +169,7 @@ class Runner:
         self.last_success = now
         self.last_error = None
         self.last_cycle = CycleResult(now, ok=True, seconds=seconds)
-        self.metrics.observe_cycle(seconds=seconds, ok=True, error_kind=None, now=now)
+        self.recorder.record(CycleFinished(now, seconds))
         self._next_poll = self.clock.monotonic() + self._jittered(self.settings.poll_interval)
         return True
 
@@ -180,14 +180,10 @@ class Runner:
         self.last_cycle = CycleResult(now, ok=False, seconds=seconds, error=self.last_error)
         backoff = self.settings.poll_interval * min(2 ** (self.failures - 1), MAX_BACKOFF_FACTOR)
         self._next_poll = self.clock.monotonic() + self._jittered(backoff)
-        self.metrics.observe_cycle(seconds=seconds, ok=False, error_kind=kind, now=now)
-        log.error(
-            "cycle_failed",
-            kind=kind,
-            error=str(exc),
-            consecutive=self.failures,
-            retry_in=format_duration(backoff),
-            exc_info=kind is CycleErrorKind.INTERNAL,
+        internal = kind is CycleErrorKind.INTERNAL
+        retry_in = format_duration(backoff)
+        self.recorder.record(
+            CycleFailed(now, seconds, kind, exc, self.failures, retry_in, internal)
         )
         return False
 

@@ -1,24 +1,29 @@
 """A switchover's life: the POST (journaled first, never repeated), read-back, tracking, outcome.
 
-Also spots switchovers someone else started. Every start and end goes to the journal, the metrics,
-the log and the `on_event` callback from here, in one place.
+Also spots switchovers someone else started. Every start and end is an event for the recorder,
+which writes it to the journal, the metrics and the log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import structlog
 
-from controller.dws.client import DwsClient
 from controller.dws.errors import BadRequestError, DwsError, NotFoundError, PermissionDeniedError
-from controller.journal import Journal
 from controller.loop import tracker
+from controller.loop.deps import LoopDeps
 from controller.model import Cluster, Outcome, SwitchoverRecord, Trigger
-from controller.record.metrics import Metrics
-from controller.settings import Settings
+from controller.record.events import (
+    Origin,
+    Refusal,
+    SwitchoverConfirmed,
+    SwitchoverFinished,
+    SwitchoverStarted,
+    SwitchoverStarting,
+)
 
 log = structlog.get_logger("controller.loop.switchovers")
 
@@ -29,31 +34,16 @@ CONFIRM_GRACE_MIN = dt.timedelta(seconds=30)
 class Switchovers:
     """Switchovers in flight, keyed by cluster id, and the clusters DWS forbade us to touch."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        client: DwsClient,
-        journal: Journal,
-        metrics: Metrics,
-        on_event: Callable[[SwitchoverRecord], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.client = client
-        self.journal = journal
-        self.metrics = metrics
-        self.on_event = on_event  # called when a switchover starts and when it ends
+    def __init__(self, deps: LoopDeps) -> None:
+        self.settings = deps.settings
+        self.client = deps.client
+        self.journal = deps.journal
+        self.recorder = deps.recorder
         self.forbidden: dict[str, str] = {}  # cluster id → 403 message, until restart
-        self.tracked: dict[str, SwitchoverRecord] = {r.cluster_id: r for r in journal.in_flight()}
+        self.tracked = {r.cluster_id: r for r in deps.journal.in_flight()}
         self._abandoned: set[str] = set()  # timed out but still switching: not a new external one
         for record in self.tracked.values():
-            metrics.switchover_started(record)
-            log.info(
-                "switchover_resumed",
-                cluster=record.cluster_name,
-                cluster_id=record.cluster_id,
-                trigger=record.trigger.value,
-                started=record.started.isoformat(),
-            )
+            self.recorder.record(SwitchoverStarted(record, Origin.RESUMED))
 
     # ---- triggering -------------------------------------------------------------------------
 
@@ -70,16 +60,9 @@ class Switchovers:
         `request_id`: the switchover request this carries out, marked done with the row.
         """
         # Durable before the POST: a crash after sending must find this row and not send again.
-        record = self.journal.begin_switchover(
-            SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False),
-            request_id=request_id,
-        )
-        log.info(
-            "switchover_requested",
-            cluster=cluster.name,
-            cluster_id=cluster.id,
-            trigger=trigger.value,
-        )
+        # The recorder raises when the journal cannot write it, and then nothing is sent.
+        starting = SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False)
+        record = self.recorder.record(SwitchoverStarting(starting, request_id=request_id)).record
         try:
             ack = await self.client.switchover(cluster.id)
         except DwsError as exc:
@@ -89,8 +72,7 @@ class Switchovers:
         else:
             log.warning("switchover_outcome_unknown", cluster=cluster.name, detail=ack.detail)
             record = await self._read_back(record, now)
-        self.tracked[cluster.id] = record
-        self._started(record)
+        self._follow(record, Origin.POSTED)
         return record
 
     async def _read_back(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
@@ -101,8 +83,7 @@ class Switchovers:
             log.warning("switchover_read_back_failed", cluster=record.cluster_name, error=str(exc))
             return record  # stays unconfirmed; tracking decides within the grace period
         if cluster.switching:
-            log.info("switchover_confirmed", cluster=record.cluster_name)
-            return self._confirm(record, now)
+            return self._confirm(record, now, read_back=True)
         return record
 
     def _refused(
@@ -111,30 +92,14 @@ class Switchovers:
         """A definite refusal: nothing runs on DWS. Recorded as `rejected` (no cooldown, no budget)."""
         if isinstance(exc, PermissionDeniedError):
             self.forbidden[record.cluster_id] = str(exc)
-            log.error(
-                "switchover_forbidden",
-                cluster=record.cluster_name,
-                error=str(exc),
-                hint="grant dws:cluster:switchover; no further attempts until restart",
-            )
+            why = "switchover_forbidden"
         elif isinstance(exc, BadRequestError) and exc.state_conflict:
-            log.warning("switchover_rejected", cluster=record.cluster_name, error=str(exc))
+            why = "switchover_rejected"
         else:
-            log.warning(
-                "switchover_not_sent",
-                cluster=record.cluster_name,
-                error=str(exc),
-                error_type=type(exc).__name__,
-            )
-        finished = self.journal.finish_switchover(
-            _id(record),
-            ended=now,
-            outcome=Outcome.REJECTED,
-            interruption_seconds=None,
-            error=str(exc),
-        )
-        self._finished(finished)
-        return finished
+            why = "switchover_not_sent"
+        ended = replace(record, ended=now, outcome=Outcome.REJECTED, error=str(exc))
+        refusal = Refusal(why, str(exc), type(exc).__name__)
+        return self.recorder.record(SwitchoverFinished(ended, refusal)).record
 
     # ---- following ------------------------------------------------------------------------
 
@@ -152,17 +117,12 @@ class Switchovers:
             # Another process of ours (a manual `switchover` command) may have journaled it.
             ours = {r.cluster_id: r for r in self.journal.in_flight()}
             if cluster.id in ours:
-                record = ours[cluster.id]
-                log.info("switchover_adopted", cluster=cluster.name, trigger=record.trigger.value)
+                record, origin = ours[cluster.id], Origin.ADOPTED
             else:
-                record = self.journal.begin_switchover(
-                    SwitchoverRecord(cluster.id, cluster.name, Trigger.EXTERNAL, started=now)
-                )
-                log.warning(
-                    "external_switchover_detected", cluster=cluster.name, cluster_id=cluster.id
-                )
-            self.tracked[cluster.id] = record
-            self._started(record)
+                seen = SwitchoverRecord(cluster.id, cluster.name, Trigger.EXTERNAL, started=now)
+                record = self.recorder.record(SwitchoverStarting(seen, Origin.EXTERNAL)).record
+                origin = Origin.EXTERNAL
+            self._follow(record, origin)
             started.append(record)
         return started
 
@@ -204,47 +164,26 @@ class Switchovers:
             if step.confirm:
                 self.tracked[record.cluster_id] = self._confirm(record, now)
             return None
-        finished = self.journal.finish_switchover(
-            _id(record),
+        del self.tracked[record.cluster_id]
+        if step.outcome is Outcome.TIMED_OUT:
+            self._abandoned.add(record.cluster_id)
+        ended = replace(
+            record,
             ended=step.ended,
             outcome=step.outcome,
             interruption_seconds=step.interruption_seconds,
             error=step.error,
         )
-        del self.tracked[record.cluster_id]
-        if step.outcome is Outcome.TIMED_OUT:
-            self._abandoned.add(record.cluster_id)
-        self._finished(finished)
-        succeeded = step.outcome is Outcome.SUCCEEDED
-        (log.info if succeeded else log.error)(
-            "switchover_succeeded" if succeeded else "switchover_ended",
-            cluster=finished.cluster_name,
-            cluster_id=finished.cluster_id,
-            trigger=finished.trigger.value,
-            outcome=step.outcome.value,
-            interruption_seconds=step.interruption_seconds,
-            error=step.error,
-        )
-        return finished
+        return self.recorder.record(SwitchoverFinished(ended)).record
 
     # ---- bookkeeping ----------------------------------------------------------------------
 
-    def _confirm(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
-        self.journal.confirm_switchover(_id(record), at=now)
+    def _confirm(
+        self, record: SwitchoverRecord, now: dt.datetime, *, read_back: bool = False
+    ) -> SwitchoverRecord:
+        self.recorder.record(SwitchoverConfirmed(record, now, read_back=read_back))
         return replace(record, confirmed=True)
 
-    def _started(self, record: SwitchoverRecord) -> None:
-        self.metrics.switchover_started(record)
-        if self.on_event is not None:
-            self.on_event(record)
-
-    def _finished(self, record: SwitchoverRecord) -> None:
-        self.metrics.switchover_finished(record)
-        if self.on_event is not None:
-            self.on_event(record)
-
-
-def _id(record: SwitchoverRecord) -> int:
-    if record.id is None:  # the journal always assigns one; this guards against misuse
-        raise ValueError("switchover record has no journal id")
-    return record.id
+    def _follow(self, record: SwitchoverRecord, origin: Origin) -> None:
+        self.tracked[record.cluster_id] = record
+        self.recorder.record(SwitchoverStarted(record, origin))

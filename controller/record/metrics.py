@@ -113,6 +113,10 @@ class Metrics:
         self._last_switchover = self._gauge(
             "last_switchover_timestamp_seconds", "Unix time the last switchover ended.", c
         )
+        self._create_outcome_metrics()
+
+    def _create_outcome_metrics(self) -> None:
+        c = (CLUSTER_LABEL,)
         self._interruption = Histogram(
             PREFIX + "interruption_seconds",
             "How long a switchover interrupted the cluster.",

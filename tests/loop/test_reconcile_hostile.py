@@ -42,7 +42,7 @@ async def test_a_duplicated_cluster_id_is_blocked_and_never_posted(world: World)
         report = await world.cycle(parts)
         world.advance(minutes=5)
         again = await world.cycle(parts)
-        view = parts.reconciler.views["c-dup"]
+        view = parts.reconciler.snapshot.view("c-dup")
     for cycle in (report, again):
         got = {d.cluster_name: d for d in cycle.decisions}
         assert (got["sales"].action, got["sales"].reason) == (
@@ -51,6 +51,7 @@ async def test_a_duplicated_cluster_id_is_blocked_and_never_posted(world: World)
         )
         assert got["sales"].detail == "cluster id c-dup appears 2 times in one list answer"
     assert [s.cluster_id for s in world.sim.switchovers] == ["c-ok"]  # only the clean one
+    assert view is not None
     assert view.decision is not None
     assert view.decision.reason is Reason.AMBIGUOUS_LISTING
     blocked = parts.metrics.registry.get_sample_value(
@@ -86,7 +87,7 @@ async def test_deeply_nested_json_fails_the_cycle_as_malformed_without_a_traceba
     nested = b'{"clusters": ' + b"[" * DEPTH + b"]" * DEPTH + b"}"
     world.sim.faults.inject("list_clusters", "malformed", body=nested)
     async with world.controller(policy=ALWAYS) as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock, rng=random.Random(7))
+        runner = Runner(parts.reconciler, world.clock, rng=random.Random(7))
         with capture_logs() as logs:
             assert await runner.cycle() is False
     (failed,) = [e for e in logs if e["event"] == "cycle_failed"]

@@ -17,6 +17,7 @@ from controller.clock import ManualClock, ScaledClock
 from controller.http.server import HttpServer, create_app
 from controller.http.status import ControllerStatus
 from controller.loop.runner import Runner, error_kind
+from controller.record.metrics import Metrics
 
 SPEED = 600.0  # a 60 s poll interval lasts 0.1 s of real time
 
@@ -51,9 +52,7 @@ async def test_a_failing_cycle_is_counted_backed_off_and_survived(fast_world: Wo
     world.sim.add_cluster(id="c1", name="sales")
     world.sim.faults.inject("list_clusters", "html_503", times=4)  # two cycles × two attempts
     async with world.controller() as parts:
-        runner = Runner(
-            parts.reconciler, parts.metrics, world.clock, time_scale=SPEED, rng=random.Random(7)
-        )
+        runner = Runner(parts.reconciler, world.clock, time_scale=SPEED, rng=random.Random(7))
         await run_until(runner, asyncio.Event(), lambda: runner.last_success is not None, 10)
     assert world.sim.counts["list_clusters"] >= 5
     assert runner.failures == 0
@@ -67,7 +66,7 @@ async def test_stop_while_sleeping_returns_promptly(fast_world: World) -> None:
     world = fast_world
     world.sim.add_cluster(id="c1", name="sales")
     async with world.controller(poll_interval="1h") as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock, time_scale=1.0)
+        runner = Runner(parts.reconciler, world.clock, time_scale=1.0)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
         while runner.last_success is None:
@@ -82,7 +81,7 @@ async def test_stop_lets_an_in_flight_post_complete_and_be_journaled(fast_world:
     world.sim.faults.inject("switchover", "latency", seconds=0.5)
     policy = {"windows": [], "use_maintenance_window": False, "min_unbalanced_duration": "0s"}
     async with world.controller(policy=policy) as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock, time_scale=SPEED)
+        runner = Runner(parts.reconciler, world.clock, time_scale=SPEED)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
         while not parts.journal.in_flight():  # journaled just before the POST is sent
@@ -103,7 +102,7 @@ async def test_tracking_polls_fast_and_only_the_tracked_cluster(fast_world: Worl
     async with world.controller(
         policy=policy, poll_interval="10m", tracking_interval="5s"
     ) as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock, time_scale=SPEED)
+        runner = Runner(parts.reconciler, world.clock, time_scale=SPEED)
         await run_until(
             runner,
             asyncio.Event(),
@@ -175,9 +174,9 @@ class Hang(httpx.AsyncBaseTransport):
 
 
 @contextlib.asynccontextmanager
-async def served(runner: Runner) -> AsyncIterator[httpx.AsyncClient]:
+async def served(runner: Runner, metrics: Metrics) -> AsyncIterator[httpx.AsyncClient]:
     """The runner's /healthz, /readyz and /status on a real socket."""
-    server = HttpServer(create_app(runner.metrics, ControllerStatus(runner)), "127.0.0.1", 0)
+    server = HttpServer(create_app(metrics, ControllerStatus(runner)), "127.0.0.1", 0)
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
@@ -219,9 +218,9 @@ async def test_healthz_stays_200_through_a_long_dws_outage(
     transport = Outage(clock, read_cost, probe)
     async with assemble(settings, clock=clock, auth_clock=clock, transport=transport) as parts:
         assert parts.client.retry.budget == 30.0
-        runner = Runner(parts.reconciler, parts.metrics, clock, sleep=manual_sleep)
+        runner = Runner(parts.reconciler, clock, sleep=manual_sleep)
         status = ControllerStatus(runner)
-        async with served(runner) as http:
+        async with served(runner, parts.metrics) as http:
             await asyncio.wait_for(runner.run(asyncio.Event()), timeout=30)
             readiness = await http.get("/readyz")
     rounds = outage / (4 * 1.1 * settings.poll_interval.total_seconds() + read_cost)
@@ -236,10 +235,10 @@ async def test_healthz_stays_200_through_a_long_dws_outage(
 async def test_healthz_turns_503_when_a_cycle_hangs_beyond_the_limit(world: World) -> None:
     clock, transport = world.clock, Hang()
     async with assemble(world.make_settings(), clock=clock, transport=transport) as parts:
-        runner = Runner(parts.reconciler, parts.metrics, clock)
+        runner = Runner(parts.reconciler, clock)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
-        async with served(runner) as http:
+        async with served(runner, parts.metrics) as http:
             await asyncio.wait_for(transport.entered.wait(), timeout=5)
             limit = runner.liveness_limit()
             clock.advance(limit - 1)
@@ -264,7 +263,7 @@ async def test_healthz_turns_503_when_the_loop_stops_turning_between_cycles(worl
         await stop.wait()  # never wakes for the next poll
 
     async with world.controller() as parts:
-        runner = Runner(parts.reconciler, parts.metrics, clock, sleep=stuck)
+        runner = Runner(parts.reconciler, clock, sleep=stuck)
         status = ControllerStatus(runner)
         assert status.health() == (False, "loop not started")
         stop = asyncio.Event()
@@ -295,5 +294,5 @@ async def test_liveness_limit_covers_the_longest_legitimate_pause(
     world: World, poll_interval: str, time_scale: float, limit: float
 ) -> None:
     async with world.controller(poll_interval=poll_interval) as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock, time_scale=time_scale)
+        runner = Runner(parts.reconciler, world.clock, time_scale=time_scale)
         assert runner.liveness_limit() == pytest.approx(limit)

@@ -44,7 +44,7 @@ async def snapshots(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     world.sim.add_cluster(id="c2", name="etl")
     policy = {"windows": [], "use_maintenance_window": False, "min_unbalanced_duration": "0s"}
     async with world.controller(policy=policy, poll_interval="10m") as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock, time_scale=SPEED)
+        runner = Runner(parts.reconciler, world.clock, time_scale=SPEED)
         status = ControllerStatus(runner)
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
@@ -96,7 +96,7 @@ async def test_status_records_a_failed_cycle(world: World) -> None:
     world.sim.add_cluster(id="c1", name="sales")
     world.sim.faults.inject("list_clusters", "html_503", times=None)
     async with world.controller() as parts:
-        runner = Runner(parts.reconciler, parts.metrics, world.clock)
+        runner = Runner(parts.reconciler, world.clock)
         assert await runner.cycle() is False
         controller = ControllerStatus(runner).status()["controller"]
     assert controller["last_cycle"]["ok"] is False

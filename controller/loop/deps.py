@@ -1,0 +1,20 @@
+"""What every stage of the loop works with, in one frozen bag (built once by `app.bootstrap`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from controller.dws.client import DwsClient
+from controller.journal import Journal
+from controller.record.recorder import Recorder
+from controller.settings import Settings
+
+
+@dataclass(frozen=True)
+class LoopDeps:
+    """The loop reads the journal directly; it writes only through `recorder` (events)."""
+
+    settings: Settings
+    client: DwsClient
+    journal: Journal
+    recorder: Recorder

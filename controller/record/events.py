@@ -1,0 +1,119 @@
+"""What the loop records: typed, frozen events, each written to every sink by the recorder.
+
+An event carries everything its sinks need, so no sink asks the loop (or a guard) again. A sink may
+answer an event with a completed copy (the journal adds the row id): later sinks, and the caller,
+see that copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from controller.model import Cluster, Decision, SwitchoverRecord, Verdict
+
+
+class Origin(StrEnum):
+    """How the controller came to follow a switchover."""
+
+    POSTED = "posted"  # this process sent the POST
+    EXTERNAL = "external"  # seen running, started by someone else
+    ADOPTED = "adopted"  # journaled by another process of ours (a manual `switchover`)
+    RESUMED = "resumed"  # in flight in the journal when this process started
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the loop did or saw; the recorder hands it to every sink."""
+
+
+@dataclass(frozen=True)
+class DecisionMade(Event):
+    """One cluster judged. `changed`: (action, reason) differs from the last journaled one (the
+    journal sink answers whether it really wrote a row)."""
+
+    verdict: Verdict
+    changed: bool
+
+    @property
+    def decision(self) -> Decision:
+        return self.verdict.decision
+
+
+@dataclass(frozen=True)
+class SwitchoverStarting(Event):
+    """The row that must be durable before the POST (or for an external switchover, at first
+    sight). The journal answers with the record carrying its id."""
+
+    record: SwitchoverRecord
+    origin: Origin = Origin.POSTED
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SwitchoverStarted(Event):
+    """A switchover is now followed (in flight) by this process."""
+
+    record: SwitchoverRecord
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class SwitchoverConfirmed(Event):
+    """DWS showed the task of a POST (or answered 200). `read_back`: learnt by reading back."""
+
+    record: SwitchoverRecord
+    at: dt.datetime
+    read_back: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why DWS refused a POST: the log event naming it, and the error."""
+
+    event: str
+    error: str
+    error_type: str
+
+
+@dataclass(frozen=True)
+class SwitchoverFinished(Event):
+    """A switchover ended: `record` carries its outcome (`refusal` when DWS refused the POST)."""
+
+    record: SwitchoverRecord
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class ClustersObserved(Event):
+    """The fleet at the end of a cycle (maps keyed by cluster id), for the per-cluster gauges."""
+
+    clusters: Sequence[Cluster]
+    unbalanced_since: Mapping[str, dt.datetime]
+    window_open: Mapping[str, bool | None]
+    paused: bool
+
+
+@dataclass(frozen=True)
+class ClusterGone(Event):
+    cluster_id: str
+    cluster_name: str
+
+
+@dataclass(frozen=True)
+class CycleFinished(Event):
+    at: dt.datetime
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CycleFailed(Event):
+    at: dt.datetime
+    seconds: float
+    kind: str
+    error: BaseException
+    consecutive: int
+    retry_in: str
+    internal: bool

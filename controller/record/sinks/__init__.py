@@ -1,0 +1,1 @@
+"""The recorder's sinks: one module each (journal, metrics, log); the demo adds its narrator."""

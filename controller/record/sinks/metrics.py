@@ -1,0 +1,43 @@
+"""The metrics sink: every event that moves a Prometheus series, onto `Metrics`."""
+
+from __future__ import annotations
+
+from controller.record.events import (
+    ClustersObserved,
+    CycleFailed,
+    CycleFinished,
+    DecisionMade,
+    Event,
+    SwitchoverFinished,
+    SwitchoverStarted,
+)
+from controller.record.metrics import Metrics
+
+
+class MetricsSink:
+    durable = False
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def handle(self, event: Event) -> None:
+        m = self.metrics
+        match event:
+            case DecisionMade(verdict=verdict):
+                m.observe_decision(verdict.decision)
+                m.set_breaker(verdict.decision.cluster_name, verdict.breaker_open)
+            case SwitchoverStarted(record=record):
+                m.switchover_started(record)
+            case SwitchoverFinished(record=record):
+                m.switchover_finished(record)
+            case ClustersObserved():
+                m.set_paused(event.paused)
+                m.observe_clusters(
+                    event.clusters,
+                    unbalanced_since=event.unbalanced_since,
+                    window_open=event.window_open,
+                )
+            case CycleFinished(at=at, seconds=seconds):
+                m.observe_cycle(seconds=seconds, ok=True, error_kind=None, now=at)
+            case CycleFailed(at=at, seconds=seconds, kind=kind):
+                m.observe_cycle(seconds=seconds, ok=False, error_kind=kind, now=at)
