@@ -29,7 +29,7 @@ from controller.model import (
     Trigger,
     Verdict,
 )
-from controller.record.events import ClusterGone, ClustersObserved, DecisionMade
+from controller.record.events import BreakerOpened, ClusterGone, ClustersObserved, DecisionMade
 from controller.settings import EffectivePolicy
 
 log = structlog.get_logger("controller.loop.cycle")
@@ -233,6 +233,10 @@ class Reconciler:
         self, cluster: Cluster, verdict: Verdict, history: History, report: CycleReport
     ) -> None:
         decision = verdict.decision
+        before = self._views.get(cluster.id)
+        if verdict.breaker_open and before is not None and not before.breaker_open:
+            failures = history.consecutive_failures
+            self.recorder.record(BreakerOpened(cluster.id, cluster.name, failures))
         self._views[cluster.id] = ClusterView(
             cluster, decision, verdict.window_open, history, verdict.breaker_open
         )

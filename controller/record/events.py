@@ -97,6 +97,15 @@ class ClustersObserved(Event):
 
 
 @dataclass(frozen=True)
+class BreakerOpened(Event):
+    """A cluster's circuit breaker turned open: it stays blocked until a human resets it."""
+
+    cluster_id: str
+    cluster_name: str
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
 class ClusterGone(Event):
     cluster_id: str
     cluster_name: str

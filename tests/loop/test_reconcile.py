@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loopkit import World
+from structlog.testing import capture_logs
 
 from controller.model import Action, Outcome, Reason, Trigger
 
@@ -67,9 +68,14 @@ async def test_failures_open_the_breaker_after_failure_limit(world: World) -> No
             finished = (await parts.reconciler.track_once(world.clock.now())).finished
             assert [r.outcome for r in finished] == [Outcome.FAILED]
             world.advance(seconds=5)
-        blocked = await world.cycle(parts)
+        with capture_logs() as logs:
+            blocked = await world.cycle(parts)
+            again = await world.cycle(parts)
         assert reasons(blocked)["flaky"] == (Action.BLOCKED, Reason.BREAKER_OPEN)
+        assert reasons(again)["flaky"] == (Action.BLOCKED, Reason.BREAKER_OPEN)
         assert len(world.sim.switchovers) == 2
+        opened = [e for e in logs if e["event"] == "breaker_opened"]
+        assert [(e["cluster"], e["consecutive_failures"]) for e in opened] == [("flaky", 2)]
 
         parts.journal.reset_breaker("c1", at=world.clock.now(), by="test")
         assert reasons(await world.cycle(parts))["flaky"][0] is Action.SWITCHOVER

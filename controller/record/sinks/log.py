@@ -8,6 +8,7 @@ import structlog
 
 from controller.model import Outcome, SwitchoverRecord
 from controller.record.events import (
+    BreakerOpened,
     ClusterGone,
     CycleFailed,
     DecisionMade,
@@ -62,6 +63,12 @@ class LogSink:
                 self._refused(record, refusal)
             case SwitchoverFinished(record=record):
                 self._finished(record)
+            case BreakerOpened(cluster_id=cluster_id, cluster_name=name):
+                self.log.bind(cluster=name, cluster_id=cluster_id).error(
+                    "breaker_opened",
+                    consecutive_failures=event.consecutive_failures,
+                    fix="look at the cluster, then `dws-rebalancer reset-breaker CLUSTER`",
+                )
             case ClusterGone(cluster_id=cluster_id, cluster_name=name):
                 self.log.bind(cluster=name, cluster_id=cluster_id).info("cluster_gone")
             case CycleFailed():
