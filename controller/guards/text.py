@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from controller.config_types import format_duration
 
@@ -11,11 +10,6 @@ from controller.config_types import format_duration
 def utc_text(instant: dt.datetime) -> str:
     """`2026-11-27 01:12 UTC`."""
     return instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def local_text(instant: dt.datetime, zone: ZoneInfo) -> str:
-    """`Mon 01:00 Asia/Shanghai`: the weekday and wall time a user configured the window in."""
-    return f"{instant.astimezone(zone):%a %H:%M} {zone.key}"
 
 
 def duration_text(delta: dt.timedelta) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from controller.guards import GuardSpec
-from controller.guards.text import local_text, utc_text
+from controller.guards.text import utc_text
 from controller.model import (
     ALLOW,
     WEEKDAYS,
@@ -86,10 +86,11 @@ def window_guard(
     opening = _next_opening(windows, now, SEARCH_HORIZON)
     if opening is None:
         return block(Reason.OUTSIDE_WINDOW, f"outside {label}; none opens in the next 8 days")
-    start, zone = opening
+    start, _ = opening
     return block(
         Reason.OUTSIDE_WINDOW,
-        f"outside {label}; next window opens {local_text(start, zone)} ({utc_text(start)})",
+        # UTC, like every other guard detail: one zone per line (the window's own zone is config).
+        f"outside {label}; next window opens {utc_text(start)}",
         start,
     )
 

@@ -148,9 +148,7 @@ def test_guard_blocks_outside_configured_windows_with_the_next_opening():
         cluster(), History(), policy(windows=[SHANGHAI_WEEKDAYS]), utc("2026-11-28 12:00")
     )
     assert result.reason is Reason.OUTSIDE_WINDOW
-    assert result.detail == (
-        "outside off-peak windows; next window opens Mon 01:00 Asia/Shanghai (2026-11-29 17:00 UTC)"
-    )
+    assert result.detail == ("outside off-peak windows; next window opens 2026-11-29 17:00 UTC")
     assert result.next_eligible == utc("2026-11-29 17:00")
 
 
@@ -158,7 +156,7 @@ def test_guard_detail_shows_the_real_opening_after_a_dst_gap():
     result = window_guard(
         cluster(), History(), policy(windows=[BERLIN_IN_GAP]), utc("2026-03-29 00:00")
     )
-    assert "next window opens Sun 03:00 Europe/Berlin (2026-03-29 01:00 UTC)" in result.detail
+    assert "next window opens 2026-03-29 01:00 UTC" in result.detail
 
 
 WED_22_02_UTC = MaintainWindow(day="Wed", start=dt.time(22), end=dt.time(2))
