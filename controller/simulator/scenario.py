@@ -194,7 +194,18 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _known_clusters(self) -> Scenario:
-        known = {c.name for c in self.clusters} | {c.fields()["id"] for c in self.clusters}
+        # checked here, not first in build(): the command line reports it as a bad file (exit 2)
+        names: set[str] = set()
+        ids: set[str] = set()
+        for i, cluster in enumerate(self.clusters):
+            cluster_id = cluster.fields()["id"]
+            if cluster.name in names or cluster_id in ids:
+                raise ValueError(
+                    f"clusters.{i}: duplicate cluster name or id {cluster.name!r} / {cluster_id!r}"
+                )
+            names.add(cluster.name)
+            ids.add(cluster_id)
+        known = names | ids
         for i, event in enumerate(self.events):
             if event.cluster not in known:
                 raise ValueError(f"events.{i}.cluster: no cluster named {event.cluster!r}")
@@ -245,21 +256,50 @@ def default_scenario_path() -> Path:
 
 
 def load_scenario(path: Path | str) -> Scenario:
+    """The scenario in `path`, or ScenarioError naming the file and the problem (a line each)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"scenario file {path} is not valid YAML{where}") from None
-    if data is None:
-        raise ScenarioError(f"scenario file {path} is empty")
-    if not isinstance(data, dict):
-        raise ScenarioError(f"scenario file {path} must hold a mapping, not {type(data).__name__}")
+    data = _read_mapping(path)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         problems = describe_validation_error(exc)
-        raise ScenarioError(f"scenario file {path} is invalid:\n{problems}") from None
+        sep = "\n" if "\n" in problems else " "  # one problem stays on one line
+        raise ScenarioError(f"scenario file {path} is invalid:{sep}{problems}") from None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:  # missing, a directory, unreadable
+        raise ScenarioError(f"cannot read scenario file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"scenario file {path} is not UTF-8 text "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a control character: it has no line mark
+        char = exc.character  # its code point, as the text was decoded already
+        shown = f"0x{char:02x}" if isinstance(char, int) else repr(char)
+        raise ScenarioError(
+            f"scenario file {path} is not valid YAML: character {shown} "
+            f"is not allowed (offset {exc.position})"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"scenario file {path} is not valid YAML{where}") from None
+    except ValueError as exc:  # PyYAML builds `2026-13-45` or a +25:00 offset with datetime
+        raise ScenarioError(
+            f"scenario file {path} holds an impossible date or time: {exc}"
+        ) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ScenarioError(f"scenario file {path} is nested too deeply") from None
+    if data is None:
+        raise ScenarioError(f"scenario file {path} is empty")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"scenario file {path} must hold a mapping, not {type(data).__name__}")
+    if bad := [key for key in data if not isinstance(key, str)]:
+        raise ScenarioError(f"scenario file {path}: keys must be names, not {bad[0]!r}")
+    return data

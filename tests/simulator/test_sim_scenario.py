@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from sim_helpers import START
 
+from controller.app.cli import main as cli_main
 from controller.clock import ManualClock
 from controller.model import Version
 from controller.simulator.scenario import (
@@ -163,18 +166,38 @@ def test_bad_scenario_names_file_and_field(tmp_path: Path, text: str, mentions: 
     assert "very-secret-value" not in message
 
 
-@pytest.mark.parametrize(
-    ("text", "mentions"),
-    [
-        ("clusters: [unclosed", "not valid YAML at line 1"),
-        ("- just\n- a list\n", "must hold a mapping, not list"),
-        ("# nothing\n", "is empty"),
-    ],
-)
-def test_unusable_files(tmp_path: Path, text: str, mentions: str) -> None:
-    path = write(tmp_path, text)
-    with pytest.raises(ScenarioError, match=mentions):
+UNUSABLE = [
+    (b"clusters: [unclosed", "is not valid YAML at line 1"),
+    (b"- just\n- a list\n", "must hold a mapping, not list"),
+    (b"# nothing\n", "is empty"),
+    (b"project_id: caf\xe9\n", r"is not UTF-8 text \(byte 0xe9 at offset 15\)"),
+    (b'project_id: "a\x01"\n', "is not valid YAML: character 0x01 is not allowed"),
+    (b"start: 2026-13-01T00:00:00Z\n", "impossible date or time: month must be in 1..12"),
+    (b"start: 2026-02-30\n", "impossible date or time: day is out of range"),
+    (b"clusters: [{name: a, created: 2026-01-01 00:00:00+25:00}]\n", "impossible date or time"),
+    (b"[" * 5000 + b"]" * 5000, "is nested too deeply"),
+    (b"null: 1\n", "keys must be names, not None"),
+    (b"clusters: [{name: a}, {name: a, id: other}]", r"clusters\.1: duplicate cluster name"),
+    (b"clusters: [{name: a, id: x}, {name: b, id: x}]", r"clusters\.1: duplicate .* 'x'"),
+]
+
+
+@pytest.mark.parametrize(("content", "mentions"), UNUSABLE, ids=[m for _, m in UNUSABLE])
+def test_unusable_files(tmp_path: Path, content: bytes, mentions: str) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError, match=mentions) as caught:
         load_scenario(path)
+    assert str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_one_problem_is_one_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "clusters: [{name: a, load: 2}]")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert str(caught.value).startswith(f"scenario file {path} is invalid: clusters.0.load: ")
+    assert "\n" not in str(caught.value)
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -182,7 +205,43 @@ def test_missing_file(tmp_path: Path) -> None:
         load_scenario(tmp_path / "nope.yaml")
 
 
-def test_duplicate_cluster_names_fail_at_build(tmp_path: Path) -> None:
-    scenario = load_scenario(write(tmp_path, "clusters: [{name: a}, {name: a, id: other}]"))
+def test_a_directory_is_not_a_scenario(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=f"cannot read scenario file {tmp_path}: "):
+        load_scenario(tmp_path)
+
+
+@pytest.mark.parametrize(("content", "mentions"), UNUSABLE, ids=[m for _, m in UNUSABLE])
+def test_cli_reports_an_unusable_file_in_one_line_and_exits_2(
+    tmp_path: Path, content: bytes, mentions: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_bytes(content)
+    assert cli_main(["simulator", "--scenario", str(path), "--port", "0"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: scenario file {path}")
+    assert captured.err.count("\n") == 1
+
+
+def test_python_m_controller_simulator_refuses_a_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("project_id: café\n".encode("latin-1"))
+    done = subprocess.run(
+        [sys.executable, "-m", "controller", "simulator", "--scenario", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert (
+        done.stderr == f"error: scenario file {path} is not UTF-8 text (byte 0xe9 at offset 15)\n"
+    )
+
+
+def test_duplicates_are_still_refused_by_build() -> None:
+    # a Scenario made in code skips nothing: build() still names the duplicate
+    scenario = load_scenario(default_scenario_path())
+    twice = scenario.model_copy(update={"clusters": [*scenario.clusters, scenario.clusters[0]]})
     with pytest.raises(ScenarioError, match="duplicate"):
-        scenario.build(ManualClock(START))
+        twice.build(ManualClock(START))
