@@ -402,6 +402,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid YAML{where}") from None
     except RecursionError:  # PyYAML composes nested collections recursively
         raise ConfigError(f"config file {path} is nested too deeply") from None
+    except ValueError as exc:  # YAML that parses but names an impossible value: 2026-13-01
+        raise ConfigError(f"config file {path} holds an impossible value: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -340,3 +340,12 @@ def test_one_problem_is_one_line_several_are_one_line_each(tmp_path: Path) -> No
     lines = str(two.value).splitlines()
     assert lines[0] == "invalid configuration:"
     assert [line.split(":")[0] for line in lines[1:]] == ["poll_interval", "log_level"]
+
+
+@pytest.mark.parametrize("value", ["2026-13-01T00:00:00Z", "2026-02-30", "2026-12-01T25:00:00Z"])
+def test_an_impossible_date_in_yaml_is_one_line(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"blackouts:\n  - start: {value}\n    end: {value}\n")
+    with pytest.raises(ConfigError, match="holds an impossible value") as caught:
+        load_settings(path, environ={})
+    assert "\n" not in str(caught.value)
