@@ -148,23 +148,45 @@ def configure_logging(
     if numeric is None:
         raise ValueError(f"unknown log level {level!r} (use debug, info, warning or error)")
     console = fmt == "console" or (fmt == "auto" and _isatty(out))
-    stamp: list[Processor] = [
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: Processor = (
-        structlog.dev.ConsoleRenderer(
+    _install_root_handler(_handler(out, _renderer(out, console)), numeric)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.contextvars.merge_contextvars,
+            *_STAMP,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,  # configure_logging may run again (tests, CLI)
+    )
+    _install_exception_hooks()
+
+
+#: What every line carries, from structlog and from the libraries' stdlib loggers alike.
+_STAMP: list[Processor] = [
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def _renderer(out: TextIO, console: bool) -> Processor:
+    if console:
+        return structlog.dev.ConsoleRenderer(
             colors=_isatty(out), exception_formatter=structlog.dev.plain_traceback
         )
-        if console
-        else structlog.processors.JSONRenderer()
-    )
+    return structlog.processors.JSONRenderer()
+
+
+def _handler(out: TextIO, renderer: Processor) -> logging.Handler:
+    """The one stdlib handler: redacts before rendering and scrubs what was rendered."""
     handler = logging.StreamHandler(out)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*stamp, _name_library_event],
+            foreign_pre_chain=[*_STAMP, _name_library_event],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -174,20 +196,7 @@ def configure_logging(
             ],
         )
     )
-    _install_root_handler(handler, numeric)
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            structlog.contextvars.merge_contextvars,
-            *stamp,
-            structlog.processors.StackInfoRenderer(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,  # configure_logging may run again (tests, CLI)
-    )
-    _install_exception_hooks()
+    return handler
 
 
 def _isatty(stream: TextIO) -> bool:

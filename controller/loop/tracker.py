@@ -8,6 +8,7 @@ from acceptance (or first sight) to the first observation of completion.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.model import Cluster, Outcome, SwitchoverRecord
@@ -52,17 +53,8 @@ def assess(
 
     if cluster is None:
         return finish(Outcome.FAILED, "cluster disappeared while switching over", measured=False)
-    if cluster.switching:
-        if elapsed > timeout:
-            return finish(Outcome.TIMED_OUT, f"still switching after {timeout}", measured=False)
-        return Running(confirm=not record.confirmed)
-    if cluster.switchover_failed:
-        return finish(Outcome.FAILED, "DWS reports ACTIVE_STANDY_SWITCHOVER_FAILURE")
-    if cluster.busy:
-        # Another task took over (or DWS shows an intermediate state): keep watching until timeout.
-        if elapsed > timeout:
-            return finish(Outcome.TIMED_OUT, f"task {cluster.task_status} after {timeout}", False)
-        return Running()
+    if cluster.busy:  # our task, its failure, or another task that took over
+        return _on_task(record, cluster, elapsed, timeout, finish)
     if not cluster.unbalanced:
         return finish(Outcome.SUCCEEDED)
     if not record.confirmed and elapsed < confirm_grace:
@@ -74,3 +66,23 @@ def assess(
             measured=False,
         )
     return finish(Outcome.FAILED, "switchover ended but the cluster is still unbalanced")
+
+
+def _on_task(
+    record: SwitchoverRecord,
+    cluster: Cluster,
+    elapsed: dt.timedelta,
+    timeout: dt.timedelta,
+    finish: Callable[..., Finished],
+) -> Step:
+    """A task shows on the cluster: ours, or another that took over (an intermediate state)."""
+    if cluster.switching:
+        if elapsed > timeout:
+            return finish(Outcome.TIMED_OUT, f"still switching after {timeout}", measured=False)
+        return Running(confirm=not record.confirmed)
+    if cluster.switchover_failed:
+        return finish(Outcome.FAILED, "DWS reports ACTIVE_STANDY_SWITCHOVER_FAILURE")
+    # Another task took over (or DWS shows an intermediate state): keep watching until timeout.
+    if elapsed > timeout:
+        return finish(Outcome.TIMED_OUT, f"task {cluster.task_status} after {timeout}", False)
+    return Running()
