@@ -159,11 +159,11 @@ def test_bad_operator_arguments_exit_2(
 def test_pause_and_resume_use_the_cli_clock(
     config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from controller.app import cli
+    from controller.app import context
     from controller.clock import ManualClock
 
     when = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    monkeypatch.setattr(cli, "CLOCK", ManualClock(when))
+    monkeypatch.setattr(context, "CLOCK", ManualClock(when))
     assert run(capsys, "pause", "--config", str(config))[0] == 0
     with Journal.open_read_only(config.parent / "journal.db") as journal:
         assert journal.pause_state().since == when

@@ -1,0 +1,1 @@
+"""One module per command group: act (holds the actor lock), read (read-only), operate."""

@@ -1,0 +1,46 @@
+"""The commands that act on DWS, holding the journal's actor lock: run, once, switchover."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from controller.app import context
+from controller.app.bootstrap import assemble
+from controller.app.output import print_decisions
+from controller.settings import Settings
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    from controller.app.service import serve_controller
+
+    await serve_controller(settings, reset_journal=args.reset_journal)
+    return 0
+
+
+async def once(settings: Settings, args: argparse.Namespace) -> int:
+    from controller.app.switchover import wait_for_tracking
+
+    clock = context.CLOCK
+    async with assemble(settings, clock=clock, reset_journal=args.reset_journal) as parts:
+        report = await parts.reconciler.reconcile_once(clock.now())
+        print_decisions(report.decisions, args.output, sys.stdout)
+        if args.wait:
+            await wait_for_tracking(parts.reconciler, settings, clock, sys.stdout)
+    return 0
+
+
+async def switchover(settings: Settings, args: argparse.Namespace) -> int:
+    from controller.app.switchover import UnknownCluster, switchover_command
+
+    try:
+        return await switchover_command(
+            settings,
+            args.cluster,
+            ignore_window=args.ignore_window,
+            wait=args.wait,
+            clock=context.CLOCK,
+            out=sys.stdout,
+        )
+    except UnknownCluster as exc:
+        raise context.UsageError(str(exc)) from None

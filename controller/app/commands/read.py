@@ -1,0 +1,80 @@
+"""The read-only commands: status, history, check-config. They never create or write the journal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from controller.app import context
+from controller.app.bootstrap import Access, assemble, dws_client
+from controller.app.output import print_history, print_views
+from controller.journal import MIGRATIONS, Journal, JournalError
+from controller.settings import Settings
+
+
+async def status(settings: Settings, args: argparse.Namespace) -> int:
+    clock = context.CLOCK
+    now = clock.now()
+    if args.at is not None and args.at < now:
+        # The journal knows onsets and switchovers only up to now: judging an earlier instant
+        # against them would be incoherent (an onset after `--at`), so the past is `history`'s.
+        raise context.UsageError(
+            f"--at {args.at.isoformat()} is in the past: status looks ahead "
+            "(see `history` for what happened)"
+        )
+    async with assemble(settings, clock=clock, access=Access.READ) as parts:
+        views = await parts.reconciler.preview(args.at or now, observed=now)
+    print_views(views, args.output, sys.stdout)
+    return 0
+
+
+async def history(settings: Settings, args: argparse.Namespace) -> int:
+    with Journal.open_read_only(context.require_journal(settings)) as journal:
+        cluster_id = context.cluster_id(journal, args.cluster) if args.cluster else None
+        if args.cluster and cluster_id is None:
+            items = []
+        else:
+            items = journal.history(cluster_id=cluster_id, since=args.since)
+    if not items and args.output == "table":
+        print(_nothing_recorded(args))
+    print_history(items, args.output, sys.stdout)
+    return 0
+
+
+def _nothing_recorded(args: argparse.Namespace) -> str:
+    scope = f" for cluster {args.cluster}" if args.cluster else ""
+    since = f" since {args.since.isoformat(timespec='seconds')}" if args.since else ""
+    return f"no switchovers, decision changes or operator actions recorded{scope}{since}"
+
+
+async def check_config(settings: Settings, args: argparse.Namespace) -> int:
+    print(
+        f"configuration OK: endpoint {settings.endpoint}, project {settings.project_id}, "
+        f"auth {settings.auth.method}, dry_run={settings.dry_run}"
+    )
+    journal_ok, verdict = _journal_verdict(settings.journal_path)
+    print(verdict)
+    async with dws_client(settings) as client:
+        clusters = await client.list_clusters(settings.enterprise_project_id)
+    print(f"authenticated; {len(clusters)} cluster(s):")
+    for c in sorted(clusters, key=lambda c: c.name):
+        print(
+            f"  {c.name} ({c.id}) {c.status} {'|'.join(sorted(c.sub_status)) or '-'} "
+            f"version {c.raw_version or '?'}"
+        )
+    return 0 if journal_ok else 1
+
+
+def _journal_verdict(path: Path) -> tuple[bool, str]:
+    """Whether the journal is usable, read-only: a missing one is fine (the first run creates it)."""
+    if not path.exists():
+        return True, f"journal {path}: missing (the first run, once or switchover creates it)"
+    try:
+        with Journal.open_read_only(path) as journal:
+            version = journal.schema_version
+    except JournalError as exc:
+        return False, f"journal NOT usable: {exc}"
+    latest = len(MIGRATIONS)
+    later = "" if version == latest else f", migrated to v{latest} by the next run or once"
+    return True, f"journal {path}: OK (schema v{version}{later})"
