@@ -16,14 +16,7 @@ from controller.dws.errors import BadRequestError, DwsError, NotFoundError, Perm
 from controller.loop import tracker
 from controller.loop.deps import LoopDeps
 from controller.model import Cluster, Outcome, SwitchoverRecord, Trigger
-from controller.record.events import (
-    Origin,
-    Refusal,
-    SwitchoverConfirmed,
-    SwitchoverFinished,
-    SwitchoverStarted,
-    SwitchoverStarting,
-)
+from controller.record import events
 
 log = structlog.get_logger("controller.loop.switchovers")
 
@@ -43,7 +36,7 @@ class Switchovers:
         self.tracked = {r.cluster_id: r for r in deps.journal.in_flight()}
         self._abandoned: set[str] = set()  # timed out but still switching: not a new external one
         for record in self.tracked.values():
-            self.recorder.record(SwitchoverStarted(record, Origin.RESUMED))
+            self.recorder.record(events.SwitchoverStarted(record, events.Origin.RESUMED))
 
     # ---- triggering -------------------------------------------------------------------------
 
@@ -62,7 +55,9 @@ class Switchovers:
         # Durable before the POST: a crash after sending must find this row and not send again.
         # The recorder raises when the journal cannot write it, and then nothing is sent.
         starting = SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False)
-        record = self.recorder.record(SwitchoverStarting(starting, request_id=request_id)).record
+        record = self.recorder.record(
+            events.SwitchoverStarting(starting, request_id=request_id)
+        ).record
         try:
             ack = await self.client.switchover(cluster.id)
         except DwsError as exc:
@@ -72,7 +67,7 @@ class Switchovers:
         else:
             log.warning("switchover_outcome_unknown", cluster=cluster.name, detail=ack.detail)
             record = await self._read_back(record, now)
-        self._follow(record, Origin.POSTED)
+        self._follow(record, events.Origin.POSTED)
         return record
 
     async def _read_back(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
@@ -98,8 +93,8 @@ class Switchovers:
         else:
             why = "switchover_not_sent"
         ended = replace(record, ended=now, outcome=Outcome.REJECTED, error=str(exc))
-        refusal = Refusal(why, str(exc), type(exc).__name__)
-        return self.recorder.record(SwitchoverFinished(ended, refusal)).record
+        refusal = events.Refusal(why, str(exc), type(exc).__name__)
+        return self.recorder.record(events.SwitchoverFinished(ended, refusal)).record
 
     # ---- following ------------------------------------------------------------------------
 
@@ -117,11 +112,13 @@ class Switchovers:
             # Another process of ours (a manual `switchover` command) may have journaled it.
             ours = {r.cluster_id: r for r in self.journal.in_flight()}
             if cluster.id in ours:
-                record, origin = ours[cluster.id], Origin.ADOPTED
+                record, origin = ours[cluster.id], events.Origin.ADOPTED
             else:
                 seen = SwitchoverRecord(cluster.id, cluster.name, Trigger.EXTERNAL, started=now)
-                record = self.recorder.record(SwitchoverStarting(seen, Origin.EXTERNAL)).record
-                origin = Origin.EXTERNAL
+                record = self.recorder.record(
+                    events.SwitchoverStarting(seen, events.Origin.EXTERNAL)
+                ).record
+                origin = events.Origin.EXTERNAL
             self._follow(record, origin)
             started.append(record)
         return started
@@ -174,16 +171,16 @@ class Switchovers:
             interruption_seconds=step.interruption_seconds,
             error=step.error,
         )
-        return self.recorder.record(SwitchoverFinished(ended)).record
+        return self.recorder.record(events.SwitchoverFinished(ended)).record
 
     # ---- bookkeeping ----------------------------------------------------------------------
 
     def _confirm(
         self, record: SwitchoverRecord, now: dt.datetime, *, read_back: bool = False
     ) -> SwitchoverRecord:
-        self.recorder.record(SwitchoverConfirmed(record, now, read_back=read_back))
+        self.recorder.record(events.SwitchoverConfirmed(record, now, read_back=read_back))
         return replace(record, confirmed=True)
 
-    def _follow(self, record: SwitchoverRecord, origin: Origin) -> None:
+    def _follow(self, record: SwitchoverRecord, origin: events.Origin) -> None:
         self.tracked[record.cluster_id] = record
-        self.recorder.record(SwitchoverStarted(record, origin))
+        self.recorder.record(events.SwitchoverStarted(record, origin))
