@@ -174,6 +174,12 @@ class Auth(_Strict):
             return "token"
         return "password"
 
+    def secret_values(self) -> list[str]:
+        """What every log line masks: the secrets, and the AK too (it identifies the account)."""
+        secrets = [self.sk, self.security_token, self.token, self.password]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        return [*values, *([self.ak] if self.ak else [])]
+
     @model_validator(mode="after")
     def _one_method(self) -> Self:
         methods = []

@@ -53,5 +53,25 @@ def test_no_function_is_over_40_lines() -> None:
 def test_every_module_opens_with_a_line_saying_what_it_owns(path: Path) -> None:
     docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
     assert docstring, "a module opens with a docstring"
-    first = docstring.splitlines()[0]
-    assert first.strip(), "whose first line says what the module owns"
+    assert summary_line(docstring), "whose first line, alone, says what the module owns"
+
+
+def summary_line(docstring: str) -> str | None:
+    """The docstring's first line if it stands alone (PEP 257: a blank line or nothing after it)."""
+    first, *rest = docstring.splitlines()
+    if rest and rest[0].strip():
+        return None
+    return first.strip() or None
+
+
+@pytest.mark.parametrize(
+    ("docstring", "summary"),
+    [
+        ("What it owns.", "What it owns."),
+        ("What it owns.\n\nWhy, at length.", "What it owns."),
+        ("A first line that runs on\ninto a second.", None),
+        ("\nAfter a blank first line.", None),
+    ],
+)
+def test_the_summary_line_is_one_line_alone(docstring: str, summary: str | None) -> None:
+    assert summary_line(docstring) == summary

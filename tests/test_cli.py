@@ -15,6 +15,7 @@ import pytest
 from controller.app.cli import main
 from controller.clock import SystemClock
 from controller.journal import Journal
+from controller.settings import Auth
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
 
@@ -194,6 +195,21 @@ def test_check_config_wrong_secret_fails_cleanly(
     assert "401" in err
     assert "Traceback" not in err
     assert "wrong-secret-value" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("auth", "masked"),
+    [
+        ({"ak": "AK1", "sk": "SK1"}, ["SK1", "AK1"]),
+        ({"ak": "AK1", "sk": "SK1", "security_token": "ST1"}, ["SK1", "ST1", "AK1"]),
+        ({"token": "TOKEN1"}, ["TOKEN1"]),
+        ({"username": "u", "password": "PW1", "domain": "d"}, ["PW1"]),
+    ],
+)
+def test_the_command_line_masks_every_credential_it_was_given(
+    auth: dict[str, str], masked: list[str]
+) -> None:
+    assert Auth.model_validate(auth).secret_values() == masked
 
 
 @pytest.mark.parametrize(

@@ -231,7 +231,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
     settings = load_settings(args.config)
     configure_logging(fmt=settings.log_format, level=settings.log_level, stream=sys.stderr)
-    register_secrets(*_secret_values(settings))
+    register_secrets(*settings.auth.secret_values())
     return asyncio.run(HANDLERS[args.command](settings, args))
 
 
@@ -245,13 +245,6 @@ HANDLERS: dict[str, Handler] = {
     "history": read.history,
     "check-config": read.check_config,
     "pause": operate.pause,
-    "resume": operate.pause,
+    "resume": operate.resume,
     "reset-breaker": operate.reset_breaker,
 }
-
-
-def _secret_values(settings: Settings) -> list[str]:
-    auth = settings.auth
-    secrets = [auth.sk, auth.security_token, auth.token, auth.password]
-    values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
-    return [*values, *([auth.ak] if auth.ak else [])]  # the AK identifies the account: masked too

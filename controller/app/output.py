@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from controller.http.status import decision_json, switchover_json
-from controller.journal import HistoryItem
-from controller.loop.cycle import ClusterView
+from controller.journal import HistoryItem, OperatorEvent
+from controller.loop.snapshot import ClusterView
 from controller.model import Decision, SwitchoverRecord
 
 
@@ -50,63 +50,63 @@ def print_decisions(decisions: Sequence[Decision], fmt: str, out: TextIO) -> Non
 def print_views(views: Sequence[ClusterView], fmt: str, out: TextIO) -> None:
     if fmt == "json":
         for view in views:
-            c = view.cluster
-            out.write(
-                json.dumps(
-                    {
-                        "cluster_id": c.id,
-                        "cluster_name": c.name,
-                        "status": c.status,
-                        "sub_status": sorted(c.sub_status),
-                        "task_status": c.task_status,
-                        "version": c.raw_version,
-                        "window_open": view.window_open,
-                        **(decision_json(view.decision) or {}),
-                    }
-                )
-                + "\n"
-            )
+            out.write(json.dumps(_view_json(view)) + "\n")
         return
     rows = [["CLUSTER", "STATE", "WOULD", "REASON", "NEXT ELIGIBLE", "DETAIL"]]
-    for view in views:
-        c, d = view.cluster, view.decision
-        state = "|".join(sorted(c.sub_status)) or c.status
-        if c.task_status:
-            state += f" ({c.task_status})"
-        rows.append(
-            [
-                c.name,
-                state,
-                d.action.value if d else "-",
-                d.reason.value if d else "-",
-                _short(d.next_eligible if d else None),
-                d.detail if d else "",
-            ]
-        )
-    _table(rows, out)
+    _table(rows + [_view_cells(view) for view in views], out)
+
+
+def _view_json(view: ClusterView) -> dict[str, Any]:
+    c = view.cluster
+    return {
+        "cluster_id": c.id,
+        "cluster_name": c.name,
+        "status": c.status,
+        "sub_status": sorted(c.sub_status),
+        "task_status": c.task_status,
+        "version": c.raw_version,
+        "window_open": view.window_open,
+        **(decision_json(view.decision) or {}),
+    }
+
+
+def _view_cells(view: ClusterView) -> list[str]:
+    c, d = view.cluster, view.decision
+    state = "|".join(sorted(c.sub_status)) or c.status
+    if c.task_status:
+        state += f" ({c.task_status})"
+    if d is None:
+        return [c.name, state, "-", "-", _short(None), ""]
+    return [c.name, state, d.action.value, d.reason.value, _short(d.next_eligible), d.detail]
 
 
 def _history_row(item: HistoryItem) -> tuple[dict[str, Any], str]:
     """One history item as a JSON object and as a line of text."""
     if isinstance(item, SwitchoverRecord):
-        outcome = item.outcome.value if item.outcome else "in flight"
-        took = (
-            f", interruption {item.interruption_seconds:.0f}s" if item.interruption_seconds else ""
-        )
-        error = f": {item.error}" if item.error else ""
-        row = {
-            "type": "switchover",
-            "cluster_id": item.cluster_id,
-            "cluster_name": item.cluster_name,
-            **(switchover_json(item) or {}),
-        }
-        text = f"{item.cluster_name}  switchover ({item.trigger.value}) {outcome}{took}{error}"
-        return row, f"{_short(item.started)}  {text}"
+        return _switchover_row(item)
     if isinstance(item, Decision):
         text = (
             f"{item.cluster_name}  decision {item.action.value}/{item.reason.value}: {item.detail}"
         )
         return {"type": "decision", **decision_row(item)}, f"{_short(item.at)}  {text}"
+    return _operator_row(item)
+
+
+def _switchover_row(item: SwitchoverRecord) -> tuple[dict[str, Any], str]:
+    outcome = item.outcome.value if item.outcome else "in flight"
+    took = f", interruption {item.interruption_seconds:.0f}s" if item.interruption_seconds else ""
+    error = f": {item.error}" if item.error else ""
+    row = {
+        "type": "switchover",
+        "cluster_id": item.cluster_id,
+        "cluster_name": item.cluster_name,
+        **(switchover_json(item) or {}),
+    }
+    text = f"{item.cluster_name}  switchover ({item.trigger.value}) {outcome}{took}{error}"
+    return row, f"{_short(item.started)}  {text}"
+
+
+def _operator_row(item: OperatorEvent) -> tuple[dict[str, Any], str]:
     row = {
         "type": item.kind.value,
         "at": item.at.isoformat(),

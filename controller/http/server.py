@@ -1,5 +1,7 @@
-"""The read-only HTTP side: /metrics, /healthz, /readyz, /status (and an index at /), served in
-the controller's loop."""
+"""The read-only HTTP side: /metrics, /healthz, /readyz, /status and an index at /.
+
+Served by an embedded uvicorn in the controller's own event loop.
+"""
 
 from __future__ import annotations
 

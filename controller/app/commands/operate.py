@@ -1,5 +1,7 @@
-"""The operator's commands: pause, resume, reset-breaker. No actor lock: they work beside a
-running controller through SQLite's own short write transactions."""
+"""The operator's commands: pause, resume, reset-breaker.
+
+No actor lock: they work beside a running controller through SQLite's own short write transactions.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +13,21 @@ from controller.settings import Settings
 
 
 async def pause(settings: Settings, args: argparse.Namespace) -> int:
-    paused = args.command == "pause"
+    _set_paused(settings, True, reason=args.reason)
+    print("paused: the controller will not act from its next cycle")
+    return 0
+
+
+async def resume(settings: Settings, args: argparse.Namespace) -> int:
+    _set_paused(settings, False, reason=None)
+    print("resumed")
+    return 0
+
+
+def _set_paused(settings: Settings, paused: bool, *, reason: str | None) -> None:
     now = context.CLOCK.now()
     with Journal.open(settings.journal_path, now=now) as journal:
-        journal.set_paused(paused, at=now, reason=getattr(args, "reason", None), by="cli")
-    print("paused: the controller will not act from its next cycle" if paused else "resumed")
-    return 0
+        journal.set_paused(paused, at=now, reason=reason, by="cli")
 
 
 async def reset_breaker(settings: Settings, args: argparse.Namespace) -> int:
