@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -31,3 +32,19 @@ def aksk(clock: ManualClock | None = None, sk: str = SK) -> AkSkAuth:
 
 def iam_auth(clock: ManualClock, endpoint: str = BASE) -> IamPasswordAuth:
     return IamPasswordAuth(endpoint, "alice", SecretStr(PASSWORD), "acme", PROJECT, clock=clock)
+
+
+def raw(**fields: Any) -> dict[str, Any]:
+    """A list-style cluster object with sane defaults; None removes a field."""
+    base: dict[str, Any] = {
+        "id": "c-1",
+        "name": "dws-prod",
+        "status": "AVAILABLE",
+        "sub_status": "UNBALANCED",
+        "task_status": "",
+        "version": "8.2.1.230",
+        "tags": [],
+        "updated": "2026-03-01T10:00:00",
+    }
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not None}

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from dwskit import raw
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
@@ -26,18 +27,6 @@ DEPTH = 100_000
 NESTED = b"[" * DEPTH + b"]" * DEPTH
 NESTED_LIST = b'{"clusters": ' + NESTED + b', "count": 1}'
 NESTED_DETAIL = b'{"cluster": {"id": "c-1", "tags": ' + NESTED + b"}}"
-
-
-def entry(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": "c-1",
-        "name": "dws-a",
-        "status": "AVAILABLE",
-        "sub_status": "UNBALANCED",
-        "task_status": "",
-        "version": "8.2.1.230",
-    }
-    return {**base, **fields}
 
 
 def deep_list(depth: int) -> object:
@@ -128,16 +117,16 @@ async def test_running_out_of_memory_is_not_disguised_as_a_bad_answer(
             await client.list_clusters()
 
 
-def test_a_list_entry_that_trips_the_parser_is_skipped_like_any_unreadable_entry() -> None:
+def test_a_list_entry_that_trips_the_parser_is_skipped_like_any_unreadable_raw() -> None:
     skipped: list[MalformedResponseError] = []
-    body = {"clusters": [entry(id="a", updated=deep_list(5000)), entry(id="b")]}
+    body = {"clusters": [raw(id="a", updated=deep_list(5000)), raw(id="b")]}
     clusters = parse_cluster_list(body, on_skip=skipped.append)
     assert [c.id for c in clusters] == ["b"]
     assert [str(e) for e in skipped] == ["clusters[0]: JSON nested too deeply"]
 
 
 def test_every_entry_tripping_the_parser_is_still_an_error() -> None:
-    body = {"clusters": [entry(updated=deep_list(5000))]}
+    body = {"clusters": [raw(updated=deep_list(5000))]}
     with pytest.raises(MalformedResponseError, match="none of the 1 clusters could be read"):
         parse_cluster_list(body)
 
@@ -163,9 +152,9 @@ async def test_a_5xx_switchover_with_a_nested_body_stays_outcome_unknown() -> No
 def test_a_duplicated_id_comes_back_once_marked_with_its_count() -> None:
     body = {
         "clusters": [
-            entry(id="dup", task_status="SNAPSHOTTING"),
-            entry(id="solo"),
-            entry(id="dup"),
+            raw(id="dup", task_status="SNAPSHOTTING"),
+            raw(id="solo"),
+            raw(id="dup"),
         ]
     }
     clusters = parse_cluster_list(body)
@@ -178,19 +167,21 @@ def test_a_duplicated_id_comes_back_once_marked_with_its_count() -> None:
 
 def test_an_unreadable_entry_with_the_same_id_still_makes_the_listing_ambiguous() -> None:
     skipped: list[MalformedResponseError] = []
-    body = {"clusters": [entry(id="dup", name=None, task_status="SNAPSHOTTING"), entry(id="dup")]}
+    body = {
+        "clusters": [{**raw(id="dup", task_status="SNAPSHOTTING"), "name": None}, raw(id="dup")]
+    }
     (cluster,) = parse_cluster_list(body, on_skip=skipped.append)
     assert (cluster.id, cluster.listing_copies, cluster.task_status) == ("dup", 2, None)
     assert len(skipped) == 1
 
 
 def test_ids_are_compared_as_parse_cluster_reads_them() -> None:
-    (cluster,) = parse_cluster_list({"clusters": [entry(id="dup"), entry(id=" dup ")]})
+    (cluster,) = parse_cluster_list({"clusters": [raw(id="dup"), raw(id=" dup ")]})
     assert cluster.listing_copies == 2
 
 
 def test_distinct_ids_are_not_ambiguous() -> None:
-    clusters = parse_cluster_list({"clusters": [entry(id="a"), entry(id="b")]})
+    clusters = parse_cluster_list({"clusters": [raw(id="a"), raw(id="b")]})
     assert [c.listing_copies for c in clusters] == [1, 1]
 
 

@@ -7,26 +7,11 @@ import re
 from typing import Any
 
 import pytest
+from dwskit import raw
 
 from controller.dws.errors import MalformedResponseError
 from controller.dws.parse import parse_cluster, parse_cluster_detail, parse_cluster_list
 from controller.model import MaintainWindow, Version
-
-
-def raw(**fields: Any) -> dict[str, Any]:
-    """A list-style cluster object with sane defaults; None removes a field."""
-    base: dict[str, Any] = {
-        "id": "c-1",
-        "name": "dws-prod",
-        "status": "AVAILABLE",
-        "sub_status": "UNBALANCED",
-        "task_status": "",
-        "version": "8.2.1.230",
-        "tags": [],
-        "updated": "2026-03-01T10:00:00",
-    }
-    base.update(fields)
-    return {k: v for k, v in base.items() if v is not None}
 
 
 @pytest.mark.parametrize(
