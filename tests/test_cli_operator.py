@@ -57,7 +57,7 @@ def test_reset_breaker_by_name_or_id(
     assert code == 0
     assert out.startswith(f"breaker of {cluster} reset")
     code, out, _ = run(capsys, "history", "--config", str(config), "--cluster", "sales")
-    assert "breaker_reset by cli" in out
+    assert "  sales  breaker_reset by cli" in out  # by its name, like every other history row
 
 
 def test_history_with_no_rows_says_so(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -111,10 +111,11 @@ def _operator_row(item: OperatorEvent) -> tuple[dict[str, Any], str]:
         "type": item.kind.value,
         "at": item.at.isoformat(),
         "cluster_id": item.cluster_id,
+        "cluster_name": item.cluster_name,
         "by": item.by,
         "reason": item.reason,
     }
-    target = item.cluster_id or "all clusters"
+    target = item.cluster_name or item.cluster_id or "all clusters"
     why = f": {item.reason}" if item.reason else ""
     return row, f"{_short(item.at)}  {target}  {item.kind.value} by {item.by or '?'}{why}"
 

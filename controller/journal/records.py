@@ -40,6 +40,7 @@ class OperatorEvent:
     cluster_id: str | None = None
     by: str | None = None
     reason: str | None = None
+    cluster_name: str | None = None  # the latest name, filled in by `history` (not stored)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,6 @@ def when(item: HistoryItem) -> dt.datetime:
 
 
 def renamed(item: HistoryItem, names: Mapping[str, str]) -> HistoryItem:
-    if isinstance(item, OperatorEvent) or item.cluster_id not in names:
+    if item.cluster_id is None or item.cluster_id not in names:
         return item
     return dataclasses.replace(item, cluster_name=names[item.cluster_id])

@@ -132,7 +132,9 @@ def test_history_merges_everything_by_time_with_the_latest_cluster_name(journal:
     }
     assert isinstance(items[2], SwitchoverRecord)
     assert items[2].id == done.id
-    assert items[3] == OperatorEvent(EventKind.BREAKER_RESET, at(3), cluster_id="c1", by="bob")
+    assert items[3] == OperatorEvent(
+        EventKind.BREAKER_RESET, at(3), cluster_id="c1", by="bob", cluster_name="new-name"
+    )
     assert journal.switchovers()[0].cluster_name == "name-c1"  # the row keeps the name it had
 
 
