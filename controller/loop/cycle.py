@@ -109,7 +109,7 @@ class Reconciler:
         judge = self._judge({c.id: known.get(c.id, observed) for c in clusters if c.unbalanced}, at)
         views = []
         for cluster in sorted(clusters, key=lambda c: c.name):
-            cluster = await self._with_detail(cluster, observed)
+            cluster = await self.observer.with_detail(cluster, observed)
             verdict, history = judge(cluster, ignore_window=ignore_window)
             views.append(
                 ClusterView(
@@ -179,9 +179,6 @@ class Reconciler:
             self._policies[key] = self.settings.policy_for(cluster.id, cluster.name)
         return self._policies[key]
 
-    async def _with_detail(self, cluster: Cluster, now: dt.datetime) -> Cluster:
-        return await self.observer.with_detail(cluster, now)
-
     def _recent_switchovers(self, now: dt.datetime) -> dict[str, list[SwitchoverRecord]]:
         longest_cooldown = max(
             [self.settings.policy.cooldown]
@@ -206,27 +203,6 @@ class Reconciler:
             self.settings.paused or pause.paused,
             pause.reason,
             at,
-        )
-
-    def _history(
-        self,
-        cluster: Cluster,
-        since: dict[str, dt.datetime],
-        recent: dict[str, list[SwitchoverRecord]],
-        paused: bool,
-        pause_reason: str | None,
-    ) -> History:
-        if not cluster.unbalanced:  # decide() stops at not_unbalanced: skip the journal queries
-            return History(paused=paused)
-        return History(
-            switchovers=tuple(recent.get(cluster.id, ())),
-            unbalanced_since=since.get(cluster.id),
-            consecutive_failures=self.journal.consecutive_failures(cluster.id),
-            forbidden=self.switchovers.forbidden.get(cluster.id),
-            caution_since=self.caution_since,
-            paused=paused,
-            pause_reason=pause_reason,
-            in_flight_elsewhere=sum(1 for cid in self.tracked if cid != cluster.id),
         )
 
     def _record_decision(
@@ -273,10 +249,26 @@ class _Judge:
     pause_reason: str | None
     at: dt.datetime
 
+    def history(self, cluster: Cluster) -> History:
+        """What the guards need to know of one cluster's past, from this cycle's reads."""
+        if not cluster.unbalanced:  # judged idle, or blocked by its listing: no past is needed
+            return History(paused=self.paused)
+        rec = self.reconciler
+        return History(
+            switchovers=tuple(self.recent.get(cluster.id, ())),
+            unbalanced_since=self.since.get(cluster.id),
+            consecutive_failures=rec.journal.consecutive_failures(cluster.id),
+            forbidden=rec.switchovers.forbidden.get(cluster.id),
+            caution_since=rec.caution_since,
+            paused=self.paused,
+            pause_reason=self.pause_reason,
+            in_flight_elsewhere=sum(1 for cid in rec.tracked if cid != cluster.id),
+        )
+
     def __call__(self, cluster: Cluster, *, ignore_window: bool = False) -> tuple[Verdict, History]:
         """The verdict (decision, every guard's answer, window and breaker facts) and its history."""
         rec = self.reconciler
-        history = rec._history(cluster, self.since, self.recent, self.paused, self.pause_reason)
+        history = self.history(cluster)
         policy = rec.policy(cluster)
         dry_run = rec.settings.dry_run
         verdict = decide.judge(
