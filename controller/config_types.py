@@ -6,6 +6,7 @@ Each parses what a person writes in YAML or an environment variable and says cle
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 import re
 from typing import Annotated
@@ -133,13 +134,30 @@ PositiveDuration = Annotated[
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    """`HOST:PORT` (host may be empty: all interfaces) -> (host, port); ValueError names the problem."""
+    """`HOST:PORT` (host may be empty: all interfaces) -> (host, port); ValueError names the problem.
+
+    An IPv6 host is written in brackets, `[::]:9108` (every address, IPv4 included) or
+    `[::1]:9108`, and returned without them. A bare `::1:9108` is refused: it cannot say where the
+    address ends and the port begins.
+    """
     host, sep, port = value.rpartition(":")
     if not sep or not re.fullmatch(r"[0-9]{1,5}", port):
         raise ValueError(f"HOST:PORT, not {value!r}")
     if int(port) > 65535:
         raise ValueError(f"HOST:PORT with a port from 0 to 65535, not {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        return _ipv6_host(host[1:-1], value), int(port)
+    if ":" in host or "[" in host or "]" in host:
+        raise ValueError(f"an IPv6 host in brackets, e.g. [::]:{port}, not {value!r}")
     return host, int(port)
+
+
+def _ipv6_host(host: str, value: str) -> str:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        raise ValueError(f"an IPv6 address inside the brackets, not {value!r}") from None
+    return host
 
 
 def _parse_hhmm(value: object) -> dt.time:

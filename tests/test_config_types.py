@@ -92,7 +92,14 @@ def test_format_duration_round_trips_sub_second_values(delta: dt.timedelta, text
 
 @pytest.mark.parametrize(
     ("text", "parsed"),
-    [("127.0.0.1:9108", ("127.0.0.1", 9108)), (":0", ("", 0)), ("h:65535", ("h", 65535))],
+    [
+        ("127.0.0.1:9108", ("127.0.0.1", 9108)),
+        (":0", ("", 0)),
+        ("h:65535", ("h", 65535)),
+        ("[::]:9108", ("::", 9108)),
+        ("[::1]:0", ("::1", 0)),
+        ("[fd00::a:1]:9108", ("fd00::a:1", 9108)),
+    ],
 )
 def test_listen_addresses(text: str, parsed: tuple[str, int]) -> None:
     assert parse_listen(text) == parsed
@@ -107,6 +114,11 @@ def test_listen_addresses(text: str, parsed: tuple[str, int]) -> None:
         ("127.0.0.1:²", "HOST:PORT"),  # str.isdigit() says yes, int() says no
         ("127.0.0.1:70000", "port from 0 to 65535"),
         ("127.0.0.1:999999", "HOST:PORT"),
+        ("::1:9108", r"an IPv6 host in brackets, e\.g\. \[::\]:9108, not '::1:9108'"),
+        (":::9108", "an IPv6 host in brackets"),
+        ("[::1:9108", "an IPv6 host in brackets"),
+        ("[not-v6]:9108", "an IPv6 address inside the brackets, not '\\[not-v6\\]:9108'"),
+        ("[127.0.0.1]:9108", "an IPv6 address inside the brackets"),
     ],
 )
 def test_bad_listen_addresses(text: str, message: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import json
 import socket
 import urllib.parse
@@ -180,13 +181,39 @@ class EmbeddedServer(uvicorn.Server):
             self._on_started()
 
 
+#: The IPv6 "any" address: listened on dual-stack, so IPv4 clients reach it too.
+_ANY_IPV6 = "::"
+
+
 def listen_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket (IPv4 or IPv6 by the host); OSError names the address."""
+    """A listening TCP socket (IPv4 or IPv6 by the host); OSError names the address.
+
+    `::` listens on every IPv6 and IPv4 address (one dual-stack socket); on a host without IPv6
+    (a node booted with ipv6.disable=1) it falls back to every IPv4 address, so a chart that
+    listens on `[::]` still starts there.
+    """
+    host = host.strip("[]")
     try:
+        if host == _ANY_IPV6:
+            return _any_address_socket(port)
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return socket.create_server((host, port), family=family)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _any_address_socket(port: int) -> socket.socket:
+    if socket.has_dualstack_ipv6():
+        try:
+            return socket.create_server(
+                (_ANY_IPV6, port), family=socket.AF_INET6, dualstack_ipv6=True
+            )
+        except OSError as exc:
+            if exc.errno not in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                raise
+    sock = socket.create_server(("0.0.0.0", port), family=socket.AF_INET)  # noqa: S104
+    log.warning("ipv6_unavailable", listening_on=f"0.0.0.0:{sock.getsockname()[1]}")
+    return sock
 
 
 class HttpServer:

@@ -40,6 +40,35 @@ def _object(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# monitoring.coreos.com/v1 RelabelConfig, as in the CRDs (actions in either case).
+_RELABELING = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "sourceLabels": {"type": "array", "items": {"type": "string"}},
+        "separator": {"type": "string"},
+        "targetLabel": {"type": "string"},
+        "regex": {"type": "string"},
+        "modulus": {"type": "integer"},
+        "replacement": {"type": "string"},
+        "action": {
+            "enum": [
+                *(
+                    a
+                    for b in ("replace", "keep", "drop", "hashmod", "labelmap", "labeldrop")
+                    for a in (b, b.capitalize())
+                ),
+                *(
+                    a
+                    for b in ("labelkeep", "lowercase", "uppercase", "keepequal", "dropequal")
+                    for a in (b, b.capitalize())
+                ),
+            ]
+        },
+    },
+}
+_RELABELINGS = {"type": "array", "items": _RELABELING}
+
 _ENDPOINT = {
     "type": "object",
     "required": ["port"],
@@ -51,8 +80,8 @@ _ENDPOINT = {
         "interval": _DURATION,
         "scrapeTimeout": _DURATION,
         "honorLabels": {"type": "boolean"},
-        "relabelings": {"type": "array", "items": {"type": "object"}},
-        "metricRelabelings": {"type": "array", "items": {"type": "object"}},
+        "relabelings": _RELABELINGS,
+        "metricRelabelings": _RELABELINGS,
     },
 }
 
@@ -64,6 +93,8 @@ SERVICE_MONITOR = _object(
         "additionalProperties": False,
         "properties": {
             "jobLabel": {"type": "string"},
+            "targetLabels": {"type": "array", "items": {"type": "string"}},
+            "sampleLimit": {"type": "integer", "minimum": 0},
             "namespaceSelector": {
                 "type": "object",
                 "additionalProperties": False,
@@ -108,7 +139,6 @@ PROMETHEUS_RULE = _object(
         "properties": {
             "groups": {
                 "type": "array",
-                "minItems": 1,
                 "items": {
                     "type": "object",
                     "required": ["name", "rules"],

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from chartkit import CHART_DIR, config_text, controller_container, minimal_values, objects, render
+from helm_python import HelmValuesError
 from pydantic import BaseModel
 
 from controller.settings import (
@@ -17,6 +18,7 @@ from controller.settings import (
     OptOutTag,
     Override,
     Policy,
+    ProbeSettings,
     Settings,
     Window,
     load_settings,
@@ -136,3 +138,19 @@ def test_schema_knows_the_cluster_selection_keys() -> None:
 def test_schema_knows_the_override_keys() -> None:
     override = _schema()["definitions"]["config"]["properties"]["overrides"]["items"]
     assert set(override["properties"]) == set(Override.model_fields)
+
+
+def test_schema_knows_the_probe_keys_but_an_inline_password() -> None:
+    # an inline probe password would land in the ConfigMap: password_file from a mounted Secret
+    probe = _schema()["definitions"]["switchoverProbe"]["properties"]
+    assert set(probe) == set(ProbeSettings.model_fields) - {"password"}
+
+
+def test_a_probe_reading_its_password_from_a_mounted_secret_loads(tmp_path: Path) -> None:
+    probe = {"enabled": True, "user": "probe", "password_file": "/etc/dws-probe/password"}
+    values = minimal_values(config={"policy": {"probe": probe}})
+    settings = _load_as_the_pod_would(objects(render(values)), tmp_path)
+    assert settings.policy.probe.enabled
+    assert str(settings.policy.probe.password_file) == probe["password_file"]
+    with pytest.raises(HelmValuesError, match="at '/config/policy/probe'"):
+        render(minimal_values(config={"policy": {"probe": {**probe, "password": "inline"}}}))

@@ -61,10 +61,30 @@ def test_no_dashboard_unless_enabled() -> None:
     assert names == {FULLNAME}
 
 
-def test_prometheus_rule_groups_equal_the_rules_file() -> None:
-    values = minimal_values(
-        prometheusRule={"enabled": True, "additionalLabels": {"release": "kps"}}
-    )
-    rule = find(objects(render(values)), "PrometheusRule")
-    assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
-    assert rule["metadata"]["labels"]["release"] == "kps"
+def test_prometheus_rule_renders_every_rule_of_the_rules_file() -> None:
+    source = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    rule = find(objects(render(minimal_values(prometheusRule={"enabled": True}))), "PrometheusRule")
+    rendered = rule["spec"]["groups"]
+    assert [g["name"] for g in rendered] == [g["name"] for g in source]
+    for ours, theirs in zip(rendered, source, strict=True):
+        assert [r["alert"] for r in ours["rules"]] == [r["alert"] for r in theirs["rules"]]
+        for got, written in zip(ours["rules"], theirs["rules"], strict=True):
+            assert got["labels"] == written["labels"]
+            assert written["annotations"].items() <= got["annotations"].items()
+            assert "{{ ." not in got["expr"]  # every Helm placeholder filled in
+
+
+@pytest.mark.parametrize(
+    ("dashboards", "key", "value"),
+    [
+        ({}, "grafana_dashboard", "1"),
+        ({"label": "grafana.io/dashboard", "labelValue": "dba"}, "grafana.io/dashboard", "dba"),
+    ],
+    ids=["sidecar-default", "custom"],
+)
+def test_dashboard_sidecar_label_is_configurable(
+    dashboards: dict[str, Any], key: str, value: str
+) -> None:
+    labels = _dashboard_config_map(**dashboards)["metadata"]["labels"]
+    assert labels[key] == value
+    assert ("grafana_dashboard" in labels) == (key == "grafana_dashboard")

@@ -6,7 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,11 @@ class Prometheus:
     """One Prometheus process with its own TSDB under `workdir`; use as a context manager."""
 
     def __init__(
-        self, workdir: Path, targets: Sequence[str], rule_files: Sequence[Path] = ()
+        self,
+        workdir: Path,
+        targets: Sequence[str],
+        rule_files: Sequence[Path] = (),
+        target_labels: Mapping[str, str] | None = None,
     ) -> None:
         assert PROMETHEUS, "prometheus is not installed (apt-get install prometheus)"
         self.workdir = workdir
@@ -51,7 +55,9 @@ class Prometheus:
                     "scrape_configs": [
                         {
                             "job_name": "dws-rebalancer",
-                            "static_configs": [{"targets": list(targets)}],
+                            "static_configs": [
+                                {"targets": list(targets), "labels": dict(target_labels or {})}
+                            ],
                         }
                     ],
                 }

@@ -26,6 +26,9 @@ QUERIES = [(f"{p['title']} [{t['refId']}]", t["expr"]) for p in PANELS for t in 
 ]
 #: What Grafana would put in for the variables, for a Prometheus of our own.
 GRAFANA_VARIABLES = {
+    "$namespace": ".*",
+    "$job": ".+",
+    "$instance": ".+",
     "$dws_cluster": ".+",
     "$__rate_interval": "1m",
     "$__range": "5m",
@@ -75,7 +78,7 @@ def test_dws_cluster_variable_is_multi_select_from_label_values() -> None:
     assert var["type"] == "query"
     assert var["multi"]
     assert var["includeAll"]
-    assert re.fullmatch(r"label_values\(dws_rebalancer_\w+, dws_cluster\)", var["query"])
+    assert re.fullmatch(r"label_values\(dws_rebalancer_\w+\{[^}]*\}, dws_cluster\)", var["query"])
     assert var["datasource"]["uid"] == "${datasource}"
 
 
@@ -161,3 +164,18 @@ def test_query_returns_data_for_the_scenario(
 ) -> None:
     result = prometheus.query_range(substitute(expr), scenario.start, scenario.end)
     assert finite_values(result), f"{where}: no data for {substitute(expr)}"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", ["namespace", "job", "instance", "dws_cluster"])
+def test_variable_query_finds_the_scraped_controller(
+    prometheus: Prometheus, scenario: ScenarioWindow, name: str
+) -> None:
+    # label_values(selector, label) lists the label's values on the series selector matches
+    selector, label = re.fullmatch(r"label_values\((.+), (\w+)\)", variable(name)["query"]).groups()  # type: ignore[union-attr]
+    found = {
+        r["metric"].get(label)
+        for r in prometheus.query(f"count by ({label}) ({substitute(selector)})")
+    }
+    assert found, name
+    assert None not in found, (name, found)

@@ -63,6 +63,12 @@ app.kubernetes.io/part-of: dws-rebalancer
 {{- end }}
 {{- end }}
 
+{{/* Non-empty when the image is the chart's default repository (NOTES.txt says when to replace it). */}}
+{{- define "dws-rebalancer.defaultImage" -}}
+{{- $registry := .Values.global.imageRegistry | default .Values.image.registry }}
+{{- if and (eq $registry "ghcr.io") (eq .Values.image.repository "dws-rebalancer/dws-rebalancer") }}true{{ end }}
+{{- end }}
+
 {{- define "dws-rebalancer.imagePullSecrets" -}}
 {{- $secrets := concat (.Values.global.imagePullSecrets | default list) .Values.imagePullSecrets }}
 {{- with $secrets }}
@@ -91,9 +97,16 @@ always agree with the container port and the volume; credentials never appear in
 {{- $config := deepCopy .Values.config }}
 {{- $_ := set $config "endpoint" (include "dws-rebalancer.endpoint" .) }}
 {{- $_ = set $config "project_id" (required "config.project_id is required: the project id (Huawei Cloud console → My Credentials → Projects) of the region holding the DWS clusters" .Values.config.project_id) }}
-{{- $_ = set $config "listen" (printf "0.0.0.0:%d" (int .Values.containerPort)) }}
+{{- $_ = set $config "listen" (include "dws-rebalancer.listen" .) }}
 {{- $_ = set $config "journal_path" (printf "%s/journal.db" (include "dws-rebalancer.journalDir" .)) }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/* HOST:PORT the controller listens on; `::` is every IPv6 and IPv4 address (one dual-stack socket). */}}
+{{- define "dws-rebalancer.listen" -}}
+{{- $host := .Values.listenAddress }}
+{{- if contains ":" $host }}{{ $host = printf "[%s]" $host }}{{ end }}
+{{- printf "%s:%d" $host (int .Values.containerPort) }}
 {{- end }}
 
 {{/* Credential name (auth.* value) → the controller's environment variable suffix. */}}
