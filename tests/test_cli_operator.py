@@ -19,7 +19,7 @@ from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
 from tests.test_cli import AK, PROJECT, SK, run, write_config
 
-README = Path(__file__).parent.parent / "README.md"
+CLI_DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
 
 
 @pytest.fixture
@@ -126,9 +126,9 @@ def test_ignore_window_help_names_exactly_what_the_decision_code_bypasses() -> N
     named = {spec.name for spec in GUARDS if re.search(rf"\b{spec.name}\b", help_text)}
     assert named == set(IGNORE_WINDOW_BYPASSES)
     assert help_text in _help("switchover")
-    # the README says the same: every bypassed guard, and none of the safety guards, in its line
-    readme = " ".join(README.read_text(encoding="utf-8").split())
-    line = readme[readme.index("`--ignore-window` bypasses only") :].split("—")[0]
+    # the docs say the same: every bypassed guard, and none of the safety guards, in its line
+    docs = " ".join(CLI_DOCS.read_text(encoding="utf-8").split())
+    line = docs[docs.index("`--ignore-window` bypasses only") :].split("—")[0]
     for name in IGNORE_WINDOW_BYPASSES:
         assert name in line
     for spec in GUARDS:

@@ -19,7 +19,7 @@ from typing import Any
 
 from controller import __version__
 from controller.app import context
-from controller.app.commands import act, operate, read
+from controller.app.commands import act, completion, operate, read
 from controller.config_types import parse_duration, parse_listen
 from controller.dws.errors import DwsError
 from controller.guards.registry import IGNORE_WINDOW_BYPASSES
@@ -180,6 +180,13 @@ def _add_tools(sub: Subparsers[argparse.ArgumentParser]) -> None:
     sub.add_parser(
         "simulator", add_help=False, help="serve the DWS emulator (see simulator --help)"
     )
+    shell = sub.add_parser(
+        "completion",
+        help="print a shell completion script",
+        epilog=completion.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    shell.add_argument("shell", choices=completion.SHELLS, help="the shell to complete for")
 
 
 def ignore_window_help() -> str:
@@ -221,6 +228,9 @@ def _silence_stdout() -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "completion":
+        print(completion.script(build_parser(), args.shell), end="")
+        return 0
     if args.command == "demo":
         try:
             from controller.app.demo import run_demo

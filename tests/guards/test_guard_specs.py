@@ -19,7 +19,7 @@ from controller.guards.registry import GUARDS, IGNORE_WINDOW_BYPASSES, TIME_GUAR
 from controller.model import ALLOW, Action, History, MaintainWindow, Reason, Version, block
 from controller.settings import Blackout
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+EXTENDING = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 #: Modules of controller.guards that are machinery, not guards.
 NOT_GUARDS = {"decide", "registry", "text"}
 
@@ -159,16 +159,16 @@ def test_a_new_guard_is_one_spec_and_one_registry_line():
     assert manual.decision.action is Action.SWITCHOVER  # bypassable: skipped by --ignore-window
 
 
-def _readme_guard_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("### A new guard") :]
-    section = re.split(r"\n##+ ", section[len("### A new guard") :])[0]
+def _docs_guard_example() -> str:
+    text = EXTENDING.read_text(encoding="utf-8")
+    section = text[text.index("## A new guard") :]
+    section = re.split(r"\n##+ ", section[len("## A new guard") :])[0]
     return re.findall(r"```python\n(.*?)```", section, re.S)[0]
 
 
-def test_the_readme_guard_example_runs_against_the_registry():
+def test_the_docs_guard_example_runs_against_the_registry():
     namespace: dict[str, object] = {"__name__": "controller.guards.weekday"}
-    exec(compile(_readme_guard_example(), "README.md", "exec"), namespace)
+    exec(compile(_docs_guard_example(), "docs/extending.md", "exec"), namespace)
     spec = namespace["SPEC"]
     assert isinstance(spec, GuardSpec)
     registry = (*GUARDS, spec)

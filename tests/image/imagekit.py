@@ -1,4 +1,4 @@
-"""Building the real image with podman (offline: local base image + host-built wheelhouse) and running its filesystem.
+"""Building the real release with podman (offline: local base image + locked wheelhouse) and running its filesystem.
 
 The machines have no registry and cannot run containers, but podman can build with
 `--isolation=chroot` and mount an image read-only; `run` then executes a command from that mount
@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import controller
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE_SCRIPT = ROOT / "scripts" / "make-base-image.sh"
-BUILD_SCRIPT = ROOT / "scripts" / "build-image.sh"
+RELEASE_SCRIPT = ROOT / "scripts" / "release.sh"
+LOCK = ROOT / "requirements.lock"
 TOOLS = ("podman", "debootstrap", "unshare", "chroot", "mount")
 JOURNAL_DIR = "/var/lib/dws-rebalancer"
 
@@ -57,55 +60,82 @@ def base_image_tag() -> str:
     return f"localhost/dws-base:bookworm-{digest}"
 
 
-def make_base_image() -> str:
-    tag = base_image_tag()
-    step([str(BASE_SCRIPT), tag], timeout=600, what="debootstrap base image")
-    return tag
+def make_base_image(record: Path) -> str:
+    """The base image pinned by digest, as the script prints it and records it in `record`."""
+    out = step(
+        [str(BASE_SCRIPT), base_image_tag(), "--record", str(record)],
+        timeout=600,
+        what="debootstrap base image",
+    )
+    return out.strip()
 
 
 def make_wheelhouse(directory: Path) -> Path:
-    """The dependencies as wheels (+ setuptools to build the package), from the host's pip."""
+    """The locked files themselves, hashes checked, as the image's pip will check them again."""
     step(
         [
             sys.executable,
             "-m",
             "pip",
-            "wheel",
+            "download",
             "--quiet",
-            "--wheel-dir",
+            "--require-hashes",
+            "--no-deps",
+            "--requirement",
+            str(LOCK),
+            "--dest",
             str(directory),
-            str(ROOT),
-            "setuptools>=77",
         ],
         timeout=300,
-        what="pip wheel (wheelhouse)",
+        what="pip download (wheelhouse)",
     )
-    # The image must build the package from its own source, not reuse this wheel.
-    for wheel in directory.glob("dws_rebalancer-*.whl"):
-        wheel.unlink()
     return directory
 
 
-def build_image(tag: str, base: str, wheelhouse: Path) -> None:
+@dataclass
+class Release:
+    """What scripts/release.sh built and said."""
+
+    image: str
+    repository: str
+    base: str
+    chart_name: str
+    archive: Path
+    output: str
+
+
+def release(*, repository: str, chart_name: str, base: str, wheelhouse: Path, out: Path) -> Release:
+    """scripts/release.sh with every option set, as a release engineer without a registry runs it."""
     # --layers=false: no intermediate images (the build stage) are left behind in the store.
-    step(
+    output = step(
         [
-            str(BUILD_SCRIPT),
-            "--tag",
-            tag,
+            str(RELEASE_SCRIPT),
+            "--image-repository",
+            repository,
+            "--chart-name",
+            chart_name,
+            "--chart-registry",
+            "oci://registry.example/charts",
+            "--source",
+            "https://example.org/dws-rebalancer",
             "--base",
             base,
             "--wheelhouse",
             str(wheelhouse),
+            "--output",
+            str(out),
             "--",
             "--isolation=chroot",
             "--layers=false",
             "--quiet",
         ],
-        timeout=600,
-        what="podman build",
+        timeout=900,
+        what="scripts/release.sh",
         env={**os.environ, "CONTAINER_ENGINE": "podman"},
     )
+    (archive,) = out.glob(f"{chart_name}-*.tgz")
+    image = f"{repository}:{controller.__version__}"
+    return Release(image, repository, base, chart_name, archive, output)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Dockerfile without building it: hadolint is silent, the base is a pinned slim tag, only the venv reaches the final stage."""
+"""The Dockerfile without building it: hadolint is silent, the base is pinned by digest, the lock is installed with hashes, only the venv reaches the final stage."""
 
 from __future__ import annotations
 
@@ -47,13 +47,26 @@ def test_hadolint_reports_nothing() -> None:
     assert (done.returncode, done.stdout + done.stderr) == (0, "")
 
 
-def test_base_is_a_pinned_slim_python_tag_overridable_by_arg() -> None:
+def test_base_is_a_slim_python_pinned_by_digest_overridable_by_arg() -> None:
     args = dict(a.split("=", 1) for i, a in _instructions() if i == "ARG" and "=" in a)
-    assert re.fullmatch(r"python:3\.\d+(\.\d+)?-slim-[a-z]+", args["PYTHON_IMAGE"])
+    assert re.fullmatch(
+        r"python:3\.\d+(\.\d+)?-slim-[a-z]+@sha256:[0-9a-f]{64}", args["PYTHON_IMAGE"]
+    )
     assert [a for i, a in _instructions() if i == "FROM"] == [
         "${PYTHON_IMAGE} AS build",
         "${PYTHON_IMAGE}",
     ]
+
+
+def test_the_build_installs_the_lock_with_hashes_and_nothing_else_from_an_index() -> None:
+    runs = [a for i, a in _stages()[0] if i == "RUN"]
+    installs = [part for run in runs for part in run.split("&&") if " install " in part]
+    assert [" ".join(p.split()) for p in installs] == [
+        "/opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock",
+        "/opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation /src",
+    ]
+    copies = [a for i, a in _stages()[0] if i == "COPY"]
+    assert copies[0] == "requirements.lock ./", "the lock's layer comes before the source's"
 
 
 def test_only_the_virtualenv_reaches_the_final_stage() -> None:
@@ -68,6 +81,7 @@ def test_dockerignore_keeps_everything_but_the_package_out() -> None:
     assert patterns[0] == "*"
     assert {p for p in patterns if p.startswith("!")} == {
         "!pyproject.toml",
+        "!requirements.lock",
         "!README.md",
         "!controller/",
     }
