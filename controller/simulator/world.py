@@ -124,6 +124,9 @@ class Simulator:
         self.counts: collections.Counter[str] = collections.Counter()
         self.switchovers: list[SwitchoverPost] = []
         self.faults = FaultInjector()
+        #: Called with (cluster, job) as each switchover starts, ours or the console's: the hook
+        #: a TCP proxy in front of a real database uses to cut or stall it (simulator/proxy.py).
+        self.switchover_listeners: list[Callable[[SimCluster, Job], None]] = []
         # The HTTP side runs in a server thread while tests poke the world from theirs.
         self.lock = threading.RLock()
         self._clusters: dict[str, SimCluster] = {}
@@ -318,6 +321,8 @@ class Simulator:
             raise SwitchoverRefused(f"Cluster state is abnormal: {refusal}")
         job = Job(SWITCHOVER_TASK, self._now, self._now + cluster.switchover_duration())
         self._start_job(cluster, job, self._end_switchover)
+        for listener in self.switchover_listeners:
+            listener(cluster, job)
         return cluster
 
     def _end_switchover(self, cluster: SimCluster, job: Job) -> None:
