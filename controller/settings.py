@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -90,6 +91,67 @@ class Blackout(_Strict):
         return self
 
 
+#: Floors for the probe: it runs against a production database every `interval`.
+PROBE_MIN_INTERVAL = dt.timedelta(milliseconds=500)
+PROBE_MIN_TIMEOUT = dt.timedelta(milliseconds=100)
+
+
+class ProbeSettings(_Strict):
+    """The data-plane probe: TCP connect and `SELECT 1` on the cluster's SQL endpoint around a switchover.
+
+    `host`/`port` default to the private endpoint in the cluster's detail answer. The password
+    comes from `password` or `password_file` (a mounted Secret, read when a probe starts).
+    """
+
+    enabled: bool = False
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    database: str = Field(default="gaussdb", min_length=1)
+    user: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    interval: PositiveDuration = dt.timedelta(seconds=1)
+    tail: NonNegativeDuration = dt.timedelta(seconds=30)
+    connect_timeout: PositiveDuration = dt.timedelta(seconds=2)
+    statement_timeout: PositiveDuration = dt.timedelta(seconds=2)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c.isspace() for c in value.strip())):
+            raise ValueError("a host name or address without spaces")
+        return None if value is None else value.strip()
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: dt.timedelta) -> dt.timedelta:
+        if value < PROBE_MIN_INTERVAL:
+            raise ValueError(f"must be at least {format_duration(PROBE_MIN_INTERVAL)}")
+        return value
+
+    @field_validator("connect_timeout", "statement_timeout")
+    @classmethod
+    def _timeout(cls, value: dt.timedelta) -> dt.timedelta:
+        if value < PROBE_MIN_TIMEOUT:
+            raise ValueError(f"must be at least {format_duration(PROBE_MIN_TIMEOUT)}")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set probe.password or probe.password_file, not both")
+        if self.enabled and not self.user:
+            raise ValueError("an enabled probe needs probe.user")
+        if self.enabled and self.password is None and self.password_file is None:
+            raise ValueError("an enabled probe needs probe.password or probe.password_file")
+        return self
+
+    def secret_values(self) -> list[str]:
+        """What log lines must mask: the inline password (a file's is registered when read)."""
+        value = self.password.get_secret_value() if self.password is not None else ""
+        return [value] if value else []
+
+
 class Policy(_Strict):
     """When a switchover may run. Overrides replace individual fields per cluster."""
 
@@ -113,6 +175,7 @@ class Policy(_Strict):
     failure_limit: int = Field(default=3, ge=1)
     allow_degraded: bool = False
     allow_readonly: bool = False
+    probe: ProbeSettings = Field(default_factory=ProbeSettings)
 
     @field_validator("min_version")
     @classmethod
@@ -287,6 +350,8 @@ class Settings(BaseSettings):
     clusters: ClusterSelection = Field(default_factory=ClusterSelection)
     policy: Policy = Field(default_factory=Policy)
     overrides: list[Override] = Field(default_factory=list)
+    #: Effective policies by override index (None: no override), built on first use.
+    _effective: dict[int | None, EffectivePolicy] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -340,7 +405,12 @@ class Settings(BaseSettings):
         return self
 
     def _merge(self, override: Override) -> Policy:
-        return Policy.model_validate({**self.policy.model_dump(), **override.policy})
+        base = self.policy.model_dump()
+        merged = {**base, **override.policy}
+        if isinstance(override.policy.get("probe"), Mapping):
+            # probe keys merge one by one: `probe: {host: ...}` keeps the base user and password
+            merged["probe"] = {**base["probe"], **override.policy["probe"]}
+        return Policy.model_validate(merged)
 
     @property
     def listen_host(self) -> str:
@@ -356,14 +426,31 @@ class Settings(BaseSettings):
             "/"
         )
 
+    def policies(self) -> list[EffectivePolicy]:
+        """Every policy a cluster can be judged by: the base one and each override's."""
+        return [self._effective_policy(i) for i in (None, *range(len(self.overrides)))]
+
     def policy_for(self, cluster_id: str, cluster_name: str) -> EffectivePolicy:
-        """The base policy with the first matching override applied, plus the cluster selection."""
-        policy = self.policy
-        for override in self.overrides:
-            if matches_any(override.patterns, cluster_id, cluster_name):
-                policy = self._merge(override)
-                break
-        return EffectivePolicy(**dict(policy), selection=self.clusters)
+        """The base policy with the first matching override applied, plus the cluster selection.
+
+        Clusters under the same override share one policy object, built once: the guards then
+        work out what depends on the policy alone (its windows) once per policy, not per cluster.
+        """
+        index = next(
+            (
+                i
+                for i, override in enumerate(self.overrides)
+                if matches_any(override.patterns, cluster_id, cluster_name)
+            ),
+            None,
+        )
+        return self._effective_policy(index)
+
+    def _effective_policy(self, index: int | None) -> EffectivePolicy:
+        if index not in self._effective:
+            policy = self.policy if index is None else self._merge(self.overrides[index])
+            self._effective[index] = EffectivePolicy(**dict(policy), selection=self.clusters)
+        return self._effective[index]
 
 
 def matches_any(patterns: list[str], cluster_id: str, cluster_name: str) -> bool:
