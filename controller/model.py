@@ -29,7 +29,7 @@ _VERSION_RE = re.compile(r"^\d+(\.\d+){2,3}$")
 
 
 @total_ordering
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Version:
     """A DWS version such as 8.1.1.202; compared segment by segment as integers.
 
@@ -61,7 +61,7 @@ class Version:
         return ".".join(str(p) for p in self.parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MaintainWindow:
     """The cluster's own DWS maintenance window: a weekday and HH:MM times in UTC.
 
@@ -73,7 +73,7 @@ class MaintainWindow:
     end: dt.time
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     """One DWS cluster as observed in a list (or detail) response."""
 
@@ -173,7 +173,7 @@ class Outcome(StrEnum):
 FAILURE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.TIMED_OUT})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GuardResult:
     """A guard's verdict: allowed, or blocked with a reason, a human detail and maybe a retry time."""
 
@@ -190,7 +190,7 @@ def block(reason: Reason, detail: str, next_eligible: dt.datetime | None = None)
     return GuardResult(allowed=False, reason=reason, detail=detail, next_eligible=next_eligible)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What the controller decided for one cluster in one cycle, and why."""
 
@@ -203,7 +203,7 @@ class Decision:
     next_eligible: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """The whole judgement of one cluster: the decision, every guard's answer, the facts to record.
 
@@ -230,7 +230,7 @@ class Verdict:
         return tuple(name for name, result in self.results if not result.allowed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SwitchoverRecord:
     """One switchover, from trigger (or first sight) to its outcome. `outcome` is None while in flight."""
 
@@ -251,7 +251,7 @@ class SwitchoverRecord:
         return self.outcome is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class History:
     """What the guards know beyond the cluster itself, assembled from the journal and the live fleet.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Callable, Sequence
 
 from controller.app.bootstrap import assemble
@@ -43,6 +44,9 @@ async def serve_controller(
             settings.listen_port,
         )
         await server.start()
+        # Everything built so far (modules, settings, the registry) lives as long as the process:
+        # keep it out of every future collection, which would otherwise walk it again and again.
+        gc.freeze()
         if on_ready is not None:
             on_ready(runner, server)
         try:

@@ -22,7 +22,12 @@ from controller.dws.errors import (
     error_from_response,
     unreadable,
 )
-from controller.dws.parse import parse_cluster_detail, parse_cluster_list
+from controller.dws.parse import (
+    ListDecoder,
+    NotAClusterList,
+    parse_cluster_detail,
+    parse_cluster_list,
+)
 from controller.dws.retry import RetryPolicy
 from controller.model import Cluster
 from controller.settings import Settings
@@ -82,6 +87,7 @@ class DwsClient:
         self._clock = clock or SystemClock()
         self._on_request = on_request
         self._on_unexpected = on_unexpected
+        self._lists = ListDecoder()  # remembers the last list answer's entries
         self.retry = RetryPolicy(budget=retry_budget)
         self._retrying = self.retry.caller()
         self._http = httpx.AsyncClient(
@@ -117,8 +123,16 @@ class DwsClient:
     async def list_clusters(self, enterprise_project_id: str | None = None) -> list[Cluster]:
         """Every cluster of the project (one request); unreadable entries are logged and left out."""
         params = {"enterprise_project_id": enterprise_project_id} if enterprise_project_id else None
-        body = await self._get_json("list_clusters", "clusters", params)
-        return _parsed("list_clusters", lambda: parse_cluster_list(body, on_skip=_log_skipped))
+        operation = "list_clusters"
+        response = await self._get(operation, "clusters", params)
+        return _parsed(operation, lambda: self._decode_list(response, operation))
+
+    def _decode_list(self, response: httpx.Response, operation: str) -> list[Cluster]:
+        """The fast path reads the bytes; an answer it cannot split is read again for a precise error."""
+        try:
+            return self._lists.decode(response.content, on_skip=_log_skipped)
+        except NotAClusterList:
+            return parse_cluster_list(_json_body(response, operation), on_skip=_log_skipped)
 
     async def get_cluster(self, cluster_id: str) -> Cluster:
         """One cluster's detail, including its maintenance window."""
@@ -180,17 +194,27 @@ class DwsClient:
     async def _get_json(
         self, operation: str, path: str, params: Mapping[str, str] | None = None
     ) -> object:
+        return _json_body(await self._get(operation, path, params), operation)
+
+    async def _get(
+        self, operation: str, path: str, params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """A successful GET with a body, within the retry budget."""
         return await self._retrying(
-            self.retry.hook(self._clock), self._get_json_once, operation, path, params
+            self.retry.hook(self._clock), self._get_once, operation, path, params
         )
 
-    async def _get_json_once(
+    async def _get_once(
         self, operation: str, path: str, params: Mapping[str, str] | None
-    ) -> object:
+    ) -> httpx.Response:
         response = await self._send(operation, "GET", path, params)
         if not response.is_success:
             raise self._error(response, operation)
-        return _json_body(response, operation)
+        if not response.content.strip():
+            raise MalformedResponseError(
+                f"{operation}: HTTP {response.status_code} with an empty body"
+            )
+        return response
 
     async def _send(
         self, operation: str, method: str, path: str, params: Mapping[str, str] | None = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import structlog
 
 from controller.guards import decide
+from controller.guards.timewindow import WindowFacts
 from controller.loop.deps import LoopDeps
 from controller.loop.observe import Observation, Observer
 from controller.loop.requests import ManualRequests, request_ttl
@@ -68,6 +69,15 @@ class Reconciler:
         self.requests = ManualRequests(deps.journal, self.switchovers, deps.settings.project_id)
         self.observer = Observer(deps, self.policy)
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
+        self._all_policies = deps.settings.policies()
+        self._longest_cooldown = max(p.cooldown for p in self._all_policies)
+        self._window_by_policy: dict[int, bool | None] = {}  # last cycle's, by id(policy)
+        #: The last answer walked, the tracked ids then, and the decisions it kept.
+        self._kept: tuple[list[Cluster], frozenset[str], list[Decision]] = ([], frozenset(), [])
+        self._dirty: set[str] = set()  # cluster ids whose view changed since the last snapshot
+        self._shown: dict[str, ClusterView] = {}  # what the last snapshot showed, by cluster id
+        self._order: list[str] = []  # the snapshot's cluster ids, sorted by name
+        self._showing_tracking: set[str] = set()  # ids the last snapshot showed tracked/forbidden
         self.stopping = False  # set on shutdown: no new POST after this
         self._last_prune: dt.datetime | None = None
         # What the journal holds per cluster: skip the write transaction when nothing changed.
@@ -85,10 +95,11 @@ class Reconciler:
         """Observe every cluster with one list call, track, judge, act, and record."""
         report = CycleReport()
         seen = await self.observer.observe(now)
-        report.started += self.switchovers.detect_external(seen.clusters, now)
+        report.started += self.switchovers.detect_external(seen.listing.switching, now)
         report.finished += await self.switchovers.follow(now, seen.unambiguous)
+        fresh, refreshed = self._keep_unchanged(seen, now, report)
         judge = self._judge(seen.since, now)
-        for cluster in sorted(seen.clusters, key=lambda c: c.name):
+        for cluster in sorted(fresh, key=lambda c: c.name):
             verdict, history = judge(cluster)
             self._record_decision(cluster, verdict, history, report)
             if verdict.decision.action is Action.SWITCHOVER and not self.stopping:
@@ -96,9 +107,57 @@ class Reconciler:
         await self._answer_requests(seen.clusters, seen.since, now, report)
         self._forget_vanished(seen.by_id)
         self._prune(now)
-        self._observed(seen, judge.paused)
+        self._observed([*fresh, *refreshed], seen, judge.paused)
         self._publish(now)
         return report
+
+    def _keep_unchanged(
+        self, seen: Observation, now: dt.datetime, report: CycleReport
+    ) -> tuple[list[Cluster], list[Cluster]]:
+        """Split off the clusters whose decision cannot have changed; returns (to judge, refreshed).
+
+        A balanced, untracked cluster whose list entry is the very one of the last cycle keeps
+        its decision: nothing it depends on changed. Only its window fact moves with time, and
+        only when its policy's window opened or closed (it is then `refreshed`). An unbalanced
+        cluster is always judged again: time-based guards (debounce, window, blackout, cooldown,
+        budget) change their answer while the entry stays the same.
+        """
+        windows = WindowFacts(now)
+        by_policy = {id(p): windows.of_policy(p) for p in self._all_policies}
+        flipped, self._window_by_policy = by_policy != self._window_by_policy, by_policy
+        same = (seen.listing.clusters, frozenset(self.tracked))
+        if not flipped and self._kept[0] is same[0] and self._kept[1] == same[1]:
+            # The very answer of the last cycle: the same clusters are kept, nothing to walk.
+            report.decisions += self._kept[2]
+            return self._judged_again(seen), []
+        fresh: list[Cluster] = []
+        refreshed: list[Cluster] = []
+        kept: list[Decision] = []
+        for cluster in seen.clusters:
+            view = self._views.get(cluster.id)
+            if view is None or view.cluster is not cluster or self._must_judge(cluster):
+                fresh.append(cluster)
+                continue
+            assert view.decision is not None  # every view of a listed cluster holds one
+            kept.append(view.decision)
+            if not (flipped or cluster.maintain_window is not None):
+                continue
+            window_open = windows(cluster, self.policy(cluster))
+            if window_open != view.window_open:
+                self._set_view(replace(view, window_open=window_open))
+                refreshed.append(cluster)
+        self._kept = (*same, kept)
+        report.decisions += kept
+        return fresh, refreshed
+
+    def _judged_again(self, seen: Observation) -> list[Cluster]:
+        """Of an answer seen before, the clusters judged every cycle (as `_must_judge` says)."""
+        listing, wanted = seen.listing, {c.id for c in seen.listing.unbalanced}
+        wanted |= {c.id for c in listing.ambiguous} | (self.tracked.keys() & listing.by_id.keys())
+        return [seen.current(cid) for cid in wanted]
+
+    def _must_judge(self, cluster: Cluster) -> bool:
+        return cluster.unbalanced or cluster.listing_ambiguous or cluster.id in self.tracked
 
     async def preview(
         self, at: dt.datetime, observed: dt.datetime, *, ignore_window: bool = False
@@ -152,14 +211,28 @@ class Reconciler:
         ):
             report.add(record)
 
-    def _observed(self, seen: Observation, paused: bool) -> None:
-        window_open = {v.cluster.id: v.window_open for v in self._views.values()}
-        self.recorder.record(ClustersObserved(seen.clusters, seen.since, window_open, paused))
+    def _observed(self, refreshed: list[Cluster], seen: Observation, paused: bool) -> None:
+        """The gauges' facts for the clusters judged or refreshed this cycle (the others kept theirs)."""
+        window_open = {c.id: self._views[c.id].window_open for c in refreshed}
+        self.recorder.record(ClustersObserved(refreshed, seen.since, window_open, paused))
 
     def _publish(self, now: dt.datetime) -> None:
-        """One immutable snapshot of the fleet, with what the switchovers know right now."""
-        views = sorted(self._views.values(), key=lambda v: v.cluster.name)
-        self.snapshot = Snapshot(now, tuple(self._published(v) for v in views))
+        """One immutable snapshot of the fleet, with what the switchovers know right now.
+
+        Only views that changed are rebuilt, and the order only when a name came, went or moved.
+        """
+        tracking = self.tracked.keys() | self.switchovers.forbidden.keys()
+        reorder = False
+        for cid in self._dirty | tracking | self._showing_tracking:
+            before, view = self._shown.pop(cid, None), self._views.get(cid)
+            if view is not None:
+                self._shown[cid] = self._published(view)
+            reorder |= before is None or view is None or before.cluster.name != view.cluster.name
+        self._dirty.clear()
+        self._showing_tracking = set(tracking)
+        if reorder:
+            self._order = sorted(self._shown, key=lambda cid: self._shown[cid].cluster.name)
+        self.snapshot = Snapshot(now, tuple(self._shown[cid] for cid in self._order))
 
     def _published(self, view: ClusterView) -> ClusterView:
         cid = view.cluster.id
@@ -169,6 +242,10 @@ class Reconciler:
             tracked=self.tracked.get(cid),
             forbidden=self.switchovers.forbidden.get(cid),
         )
+
+    def _set_view(self, view: ClusterView) -> None:
+        self._views[view.cluster.id] = view
+        self._dirty.add(view.cluster.id)
 
     # ---- history and bookkeeping -----------------------------------------------------------
 
@@ -180,11 +257,8 @@ class Reconciler:
         return self._policies[key]
 
     def _recent_switchovers(self, now: dt.datetime) -> dict[str, list[SwitchoverRecord]]:
-        longest_cooldown = max(
-            [self.settings.policy.cooldown]
-            + [self.policy(v.cluster).cooldown for v in self._views.values()]
-        )
-        since = now - max(_HISTORY_FLOOR, longest_cooldown + self.settings.switchover_timeout)
+        reach = self._longest_cooldown + self.settings.switchover_timeout
+        since = now - max(_HISTORY_FLOOR, reach)
         grouped: dict[str, list[SwitchoverRecord]] = defaultdict(list)
         for record in self.journal.switchovers(since=since):
             grouped[record.cluster_id].append(record)
@@ -213,8 +287,8 @@ class Reconciler:
         if verdict.breaker_open and before is not None and not before.breaker_open:
             failures = history.consecutive_failures
             self.recorder.record(BreakerOpened(cluster.id, cluster.name, failures))
-        self._views[cluster.id] = ClusterView(
-            cluster, decision, verdict.window_open, history, verdict.breaker_open
+        self._set_view(
+            ClusterView(cluster, decision, verdict.window_open, history, verdict.breaker_open)
         )
         key = _decision_key(decision)
         changed = self._journaled.get(cluster.id) != key
@@ -234,6 +308,7 @@ class Reconciler:
     def _forget_vanished(self, by_id: dict[str, Cluster]) -> None:
         for gone in set(self._views) - set(by_id):
             view = self._views.pop(gone)
+            self._dirty.add(gone)
             self.recorder.record(ClusterGone(gone, view.cluster.name))
             self.observer.forget(gone)
 

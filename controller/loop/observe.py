@@ -20,16 +20,43 @@ DETAIL_TTL = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class Observation:
-    """One cycle's view of the project: `by_id` is the raw list answer."""
+class Listing:
+    """One list answer, sorted into what the stages look for in one pass. The client returns the
+    very same list for an answer equal to the last one, and that list is not walked again."""
 
     clusters: list[Cluster]
     by_id: dict[str, Cluster]
+    unbalanced: list[Cluster]
+    switching: list[Cluster]
+    ambiguous: list[Cluster]
+
+    @classmethod
+    def of(cls, clusters: list[Cluster]) -> Listing:
+        by_id = {c.id: c for c in clusters}
+        unbalanced = [c for c in clusters if c.unbalanced]
+        switching = [c for c in clusters if c.switching]
+        ambiguous = [c for c in clusters if c.listing_ambiguous]
+        return cls(clusters, by_id, unbalanced, switching, ambiguous)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One cycle's view of the project: `by_id` is the raw list answer."""
+
+    clusters: list[Cluster]  # as listed, with the maintenance windows the guards need attached
+    by_id: dict[str, Cluster]
     since: dict[str, dt.datetime]
+    listing: Listing
+    detailed: dict[str, Cluster]  # the clusters of `clusters` that differ from `by_id`'s
+
+    def current(self, cluster_id: str) -> Cluster:
+        return self.detailed.get(cluster_id) or self.by_id[cluster_id]
 
     @property
     def unambiguous(self) -> dict[str, Cluster]:
         """An ambiguous list entry is no evidence of how a switchover went: those are read back."""
+        if not self.listing.ambiguous:
+            return self.by_id
         return {cid: c for cid, c in self.by_id.items() if not c.listing_ambiguous}
 
 
@@ -38,40 +65,51 @@ class Observer:
         self.deps = deps
         self.policy = policy
         self._details: dict[str, tuple[dt.datetime, Cluster]] = {}
+        self._listing = Listing.of([])
 
     async def observe(self, now: dt.datetime) -> Observation:
         clusters = await self.deps.client.list_clusters(self.deps.settings.enterprise_project_id)
-        by_id = {c.id: c for c in clusters}
-        since = self.update_unbalanced_since(clusters, now)
-        detailed = [await self.with_detail(c, now) for c in clusters]
-        return Observation(detailed, by_id, since)
+        if clusters is not self._listing.clusters:
+            self._listing = Listing.of(clusters)
+        listing = self._listing
+        since = self.update_unbalanced_since(listing.unbalanced, now)
+        detailed = {
+            c.id: await self.with_detail(c, now) for c in listing.unbalanced if self.needs_detail(c)
+        }
+        if detailed:
+            clusters = [detailed.get(c.id, c) for c in clusters]
+        return Observation(clusters, listing.by_id, since, listing, detailed)
+
+    def needs_detail(self, cluster: Cluster) -> bool:
+        """Only an unbalanced cluster judged by its own maintenance window (a detail field)."""
+        if not cluster.unbalanced:
+            return False
+        policy = self.policy(cluster)
+        return not policy.windows and policy.use_maintenance_window
 
     def forget(self, cluster_id: str) -> None:
         self._details.pop(cluster_id, None)
 
     def update_unbalanced_since(
-        self, clusters: list[Cluster], now: dt.datetime
+        self, unbalanced: list[Cluster], now: dt.datetime
     ) -> dict[str, dt.datetime]:
-        """First-seen-unbalanced times, continuous: cleared as soon as a cluster is seen balanced."""
+        """First-seen-unbalanced times, continuous: cleared as soon as a cluster is seen balanced
+        (or not listed at all). `unbalanced` is every listed cluster that is unbalanced now."""
         journal = self.deps.journal
         known = journal.unbalanced_since()
-        live = {c.id for c in clusters}
-        for cluster in clusters:
-            if cluster.unbalanced and cluster.id not in known:
+        for cluster in unbalanced:
+            if cluster.id not in known:
                 journal.set_unbalanced_since(cluster.id, now)
                 known[cluster.id] = now
-            elif not cluster.unbalanced and cluster.id in known:
-                journal.set_unbalanced_since(cluster.id, None)
-                del known[cluster.id]
-        for gone in set(known) - live:
-            journal.set_unbalanced_since(gone, None)
-            del known[gone]
+        still = {c.id for c in unbalanced}
+        for cleared in [cid for cid in known if cid not in still]:
+            journal.set_unbalanced_since(cleared, None)
+            del known[cleared]
         return known
 
     async def with_detail(self, cluster: Cluster, now: dt.datetime) -> Cluster:
         """Attach the maintenance window (detail only) when a guard will need it; cached for an hour."""
-        policy = self.policy(cluster)
-        if not (cluster.unbalanced and not policy.windows and policy.use_maintenance_window):
+        if not self.needs_detail(cluster):
             return cluster
         cached = self._details.get(cluster.id)
         if cached is None or now - cached[0] >= DETAIL_TTL:

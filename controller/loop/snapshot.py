@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from controller.model import Cluster, Decision, History, SwitchoverRecord
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterView:
     """What the controller last knew about one cluster."""
 
@@ -22,7 +22,7 @@ class ClusterView:
     forbidden: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The fleet as of `at`, clusters sorted by name. Published whole; never changed after."""
 

@@ -99,14 +99,14 @@ class Switchovers:
     # ---- following ------------------------------------------------------------------------
 
     def detect_external(
-        self, clusters: Iterable[Cluster], now: dt.datetime
+        self, switching: Iterable[Cluster], now: dt.datetime
     ) -> list[SwitchoverRecord]:
-        """Start tracking switchovers we see running but did not start in this process."""
+        """Start tracking switchovers we see running (`switching`: every listed cluster whose
+        task is a switchover) but did not start in this process."""
+        switching = list(switching)
+        self._abandoned &= {c.id for c in switching}  # its switchover ended: a next one is new
         started = []
-        for cluster in clusters:
-            if not cluster.switching:
-                self._abandoned.discard(cluster.id)
-                continue
+        for cluster in switching:
             if cluster.id in self.tracked or cluster.id in self._abandoned:
                 continue
             # Another process of ours (a manual `switchover` command) may have journaled it.

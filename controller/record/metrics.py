@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -12,10 +11,11 @@ import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from controller import __version__
-from controller.model import Action, Cluster, Decision, Outcome, SwitchoverRecord, Trigger
+from controller.model import Cluster, Decision, SwitchoverRecord, Trigger
+from controller.record.cluster_metrics import ClusterMetrics
+from controller.record.series import TablesCollector
 
 PREFIX = "dws_rebalancer_"
-CLUSTER_LABEL = "dws_cluster"
 
 #: Interruptions run from seconds to tens of minutes; the alert threshold (300 s) is a boundary.
 INTERRUPTION_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
@@ -50,13 +50,10 @@ class Metrics:
         # `_created` series double the exposition for no use on dashboards or alerts.
         prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
-        self._names: dict[str, str] = {}  # cluster id -> name, for every cluster with series
-        self._info_labels: dict[str, tuple[str, str, str]] = {}  # cluster id -> info labels
-        self._decision_labels: dict[str, set[tuple[str, str]]] = {}  # name -> {(action, reason)}
-        self._blocked_reason: dict[str, str] = {}  # name -> current block reason
+        self.clusters = ClusterMetrics(PREFIX)
         self._create_fleet_metrics()
-        self._create_cluster_metrics()
         self._create_controller_metrics()
+        self.registry.register(TablesCollector(self.clusters.tables))
         self._build_info.labels(__version__).set(1)
         for kind in CycleErrorKind:
             self._cycle_errors.labels(kind.value)
@@ -65,71 +62,19 @@ class Metrics:
         return Gauge(PREFIX + name, doc, labels, registry=self.registry)
 
     def _create_fleet_metrics(self) -> None:
-        c = (CLUSTER_LABEL,)
         self._build_info = self._gauge("build_info", "Controller build; always 1.", ["version"])
-        self._cluster_info = self._gauge(
-            "cluster_info",
-            "A DWS cluster seen in the last poll; always 1.",
-            [CLUSTER_LABEL, "dws_cluster_id", "version"],
-        )
-        self._unbalanced = self._gauge(
-            "cluster_unbalanced", "1 when the cluster's sub_status contains UNBALANCED.", c
-        )
-        self._unbalanced_since = self._gauge(
-            "cluster_unbalanced_since_timestamp_seconds",
-            "Unix time since when the cluster has been unbalanced; absent when balanced.",
-            c,
-        )
-        self._window_open = self._gauge(
-            "window_open", "1 when a switchover window is open now; absent when unknown.", c
-        )
         self._paused = self._gauge("paused", "1 while the controller is paused.")
-
-    def _create_cluster_metrics(self) -> None:
-        c = (CLUSTER_LABEL,)
-        self._decisions = Counter(
-            PREFIX + "decisions_total",
-            "Decisions taken, by action and reason.",
-            [CLUSTER_LABEL, "action", "reason"],
-            registry=self.registry,
-        )
-        self._blocked = self._gauge(
-            "cluster_blocked", "1 for the reason currently blocking the cluster.", [*c, "reason"]
-        )
-        self._next_eligible = self._gauge(
-            "next_eligible_timestamp_seconds",
-            "Unix time the cluster may next be switched over; absent when unknown.",
-            c,
-        )
-        self._switchovers = Counter(
-            PREFIX + "switchovers_total",
-            "Finished switchovers, by who triggered them and how they ended.",
-            [CLUSTER_LABEL, "trigger", "outcome"],
-            registry=self.registry,
-        )
-        self._in_progress = self._gauge(
-            "switchover_in_progress", "1 while a switchover of the cluster is tracked.", c
-        )
-        self._last_switchover = self._gauge(
-            "last_switchover_timestamp_seconds", "Unix time the last switchover ended.", c
-        )
-        self._create_outcome_metrics()
-
-    def _create_outcome_metrics(self) -> None:
-        c = (CLUSTER_LABEL,)
+        # Fleet-wide, by trigger: 16 series per cluster would be 160 000 at 10 000 clusters, and
+        # the per-cluster story is in last_interruption_seconds and the journal (`history`).
         self._interruption = Histogram(
             PREFIX + "interruption_seconds",
-            "How long a switchover interrupted the cluster.",
-            c,
+            "How long switchovers interrupted their clusters, fleet-wide, by trigger.",
+            ["trigger"],
             buckets=INTERRUPTION_BUCKETS,
             registry=self.registry,
         )
-        self._last_interruption = self._gauge(
-            "last_interruption_seconds", "Interruption of the last measured switchover.", c
-        )
-        self._breaker = self._gauge(
-            "breaker_open", "1 while the failure circuit breaker stops switchovers.", c
-        )
+        for trigger in Trigger:
+            self._interruption.labels(trigger.value)
 
     def _create_controller_metrics(self) -> None:
         self._api_requests = Counter(
@@ -183,7 +128,7 @@ class Metrics:
         op = operation if _WORD_RE.match(operation) else OTHER
         self._api_unexpected.labels(op, kind if _WORD_RE.match(kind) else OTHER).inc()
 
-    # -- one poll --------------------------------------------------------------------------------
+    # -- one poll: the per-cluster series live in `clusters` -----------------------------------------
 
     def observe_clusters(
         self,
@@ -192,108 +137,26 @@ class Metrics:
         unbalanced_since: Mapping[str, dt.datetime],
         window_open: Mapping[str, bool | None],
     ) -> None:
-        """The fleet as just observed (maps keyed by cluster id); vanished clusters lose every series."""
-        present = {c.id: c.name for c in clusters}
-        present_names = set(present.values())
-        for cluster_id, name in list(self._names.items()):
-            if present.get(cluster_id) != name and name not in present_names:
-                self._forget(name)
-            if cluster_id not in present:
-                self._drop_info(cluster_id)
-                del self._names[cluster_id]
-        for cluster in clusters:
-            self._observe_cluster(
-                cluster, unbalanced_since.get(cluster.id), window_open.get(cluster.id)
-            )
+        self.clusters.observe_clusters(
+            clusters, unbalanced_since=unbalanced_since, window_open=window_open
+        )
 
-    def _observe_cluster(
-        self, cluster: Cluster, since: dt.datetime | None, window_open: bool | None
-    ) -> None:
-        name = cluster.name
-        self._track(cluster.id, name)
-        info = (name, cluster.id, cluster.raw_version or "unknown")
-        if self._info_labels.get(cluster.id) != info:
-            self._drop_info(cluster.id)
-            self._cluster_info.labels(*info).set(1)
-            self._info_labels[cluster.id] = info
-        self._unbalanced.labels(name).set(1 if cluster.unbalanced else 0)
-        _set_or_remove(self._unbalanced_since, name, since.timestamp() if since else None)
-        _set_or_remove(self._window_open, name, None if window_open is None else int(window_open))
-
-    def _track(self, cluster_id: str, name: str) -> None:
-        """Remember the cluster and give it zeroed series, so rate() sees its first event."""
-        if self._names.get(cluster_id) == name:
-            return
-        self._names[cluster_id] = name
-        for trigger, outcome in itertools.product(Trigger, Outcome):
-            self._switchovers.labels(name, trigger.value, outcome.value)
-        self._interruption.labels(name)
-        self._in_progress.labels(name).set(0)
-        self._breaker.labels(name).set(0)
-
-    def _drop_info(self, cluster_id: str) -> None:
-        labels = self._info_labels.pop(cluster_id, None)
-        if labels is not None:
-            self._cluster_info.remove(*labels)
-
-    def _forget(self, name: str) -> None:
-        """Remove every per-cluster series of a cluster that is gone (or renamed)."""
-        for gauge in (
-            self._unbalanced,
-            self._unbalanced_since,
-            self._window_open,
-            self._next_eligible,
-            self._in_progress,
-            self._last_switchover,
-            self._last_interruption,
-            self._breaker,
-        ):
-            gauge.remove(name)
-        self._interruption.remove(name)
-        for trigger, outcome in itertools.product(Trigger, Outcome):
-            self._switchovers.remove(name, trigger.value, outcome.value)
-        for action, reason in self._decision_labels.pop(name, set()):
-            self._decisions.remove(name, action, reason)
-        self._set_blocked(name, None)
+    def forget_cluster(self, cluster_id: str) -> None:
+        self.clusters.forget_cluster(cluster_id)
 
     def observe_decision(self, decision: Decision) -> None:
-        name = decision.cluster_name
-        self._track(decision.cluster_id, name)
-        labels = (decision.action.value, decision.reason.value)
-        self._decisions.labels(name, *labels).inc()
-        self._decision_labels.setdefault(name, set()).add(labels)
-        blocked = decision.action is Action.BLOCKED
-        self._set_blocked(name, decision.reason.value if blocked else None)
-        eligible = decision.next_eligible
-        _set_or_remove(self._next_eligible, name, eligible.timestamp() if eligible else None)
-
-    def _set_blocked(self, name: str, reason: str | None) -> None:
-        previous = self._blocked_reason.pop(name, None)
-        if previous is not None and previous != reason:
-            self._blocked.remove(name, previous)
-        if reason is not None:
-            self._blocked.labels(name, reason).set(1)
-            self._blocked_reason[name] = reason
-
-    # -- switchovers -----------------------------------------------------------------------------
-
-    def switchover_started(self, record: SwitchoverRecord) -> None:
-        self._track(record.cluster_id, record.cluster_name)
-        self._in_progress.labels(record.cluster_name).set(1)
-
-    def switchover_finished(self, record: SwitchoverRecord) -> None:
-        name = record.cluster_name
-        self._track(record.cluster_id, name)
-        if record.outcome is not None:
-            self._switchovers.labels(name, record.trigger.value, record.outcome.value).inc()
-        if record.interruption_seconds is not None:
-            self._interruption.labels(name).observe(record.interruption_seconds)
-            self._last_interruption.labels(name).set(record.interruption_seconds)
-        self._last_switchover.labels(name).set((record.ended or record.started).timestamp())
-        self._in_progress.labels(name).set(0)
+        self.clusters.observe_decision(decision)
 
     def set_breaker(self, cluster_name: str, open_: bool) -> None:
-        self._breaker.labels(cluster_name).set(1 if open_ else 0)
+        self.clusters.set_breaker(cluster_name, open_)
+
+    def switchover_started(self, record: SwitchoverRecord) -> None:
+        self.clusters.switchover_started(record)
+
+    def switchover_finished(self, record: SwitchoverRecord) -> None:
+        self.clusters.switchover_finished(record)
+        if record.interruption_seconds is not None:
+            self._interruption.labels(record.trigger.value).observe(record.interruption_seconds)
 
     def set_paused(self, paused: bool) -> None:
         self._paused.set(1 if paused else 0)
@@ -310,10 +173,3 @@ class Metrics:
             return
         kind = error_kind if error_kind in _ERROR_KINDS else CycleErrorKind.INTERNAL.value
         self._cycle_errors.labels(kind).inc()
-
-
-def _set_or_remove(gauge: Gauge, name: str, value: float | None) -> None:
-    if value is None:
-        gauge.remove(name)
-    else:
-        gauge.labels(name).set(value)

@@ -57,13 +57,14 @@ def route(method: str, path: str) -> tuple[str, dict[str, str]] | None:
 def create_app(sim: Simulator, *, wall_clock: Clock | None = None) -> ASGIApp:
     """The ASGI app for `sim`. `wall_clock` (default: system time) judges X-Sdk-Date freshness."""
     wall = wall_clock or SystemClock()
+    lists = render.ListRenderer()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
         elif scope["type"] == "http":
             request = await _read_request(scope, receive)
-            await _Exchange(sim, wall, request, receive, send).run()
+            await _Exchange(sim, wall, lists, request, receive, send).run()
 
     return app
 
@@ -102,9 +103,15 @@ class _Exchange:
     """One request/response: the steps of the module docstring, in order."""
 
     def __init__(
-        self, sim: Simulator, wall: Clock, request: Request, receive: Receive, send: Send
+        self,
+        sim: Simulator,
+        wall: Clock,
+        lists: render.ListRenderer,
+        request: Request,
+        receive: Receive,
+        send: Send,
     ) -> None:
-        self.sim, self.wall, self.request = sim, wall, request
+        self.sim, self.wall, self.lists, self.request = sim, wall, lists, request
         self.receive, self.send = receive, send
         self.request_id = uuid.uuid4().hex
 
@@ -163,8 +170,8 @@ class _Exchange:
         wanted = self.request_param("enterprise_project_id")
         everything = wanted in (None, "", "all_granted_eps")
         chosen = [c for c in self.sim.clusters if everything or c.enterprise_project_id == wanted]
-        items = [render.list_item(c, i, self.sim.now) for i, c in enumerate(chosen)]
-        return json_reply(200, {"clusters": items, "count": len(items)})
+        body = self.lists.body(chosen, self.sim.now)
+        return Reply(200, body, (("Content-Type", "application/json"),))
 
     def token_reply(self) -> tuple[str, Reply]:
         outcome = issue_token(self.sim, self.request.body)

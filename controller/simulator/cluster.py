@@ -62,6 +62,13 @@ class SimCluster:
     switchover_base_seconds: float = 20.0
     switchover_outcome: str = "succeed"
     job: Job | None = field(default=None, repr=False, compare=False)
+    #: Bumped by every assignment to a field: equal revisions render equal API answers.
+    revision: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name != "revision":
+            object.__setattr__(self, "revision", self.__dict__.get("revision", 0) + 1)
 
     def __post_init__(self) -> None:
         self.flags = parse_flags(self.flags)

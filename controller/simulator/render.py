@@ -6,6 +6,7 @@ Field names follow the vendor SDK models of the same names, so the SDK parses th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -79,6 +80,43 @@ def list_item(cluster: SimCluster, index: int, now: dt.datetime) -> dict[str, An
     elif index % 2:
         item["task_status"] = ""
     return item
+
+
+class ListRenderer:
+    """The list answer's bytes, re-rendering only the entries whose cluster changed.
+
+    A fleet of 10 000 clusters is 10 MB of JSON: building it from scratch at every poll would make
+    the emulator, not the controller, the slowest part of a benchmark.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[object, ...], bytes]] = {}
+
+    def body(self, clusters: list[SimCluster], now: dt.datetime) -> bytes:
+        entries = [self._entry(cluster, index, now) for index, cluster in enumerate(clusters)]
+        live = {cluster.id for cluster in clusters}
+        for gone in self._entries.keys() - live:
+            del self._entries[gone]
+        return b'{"clusters": [%s], "count": %d}' % (b", ".join(entries), len(entries))
+
+    def _entry(self, cluster: SimCluster, index: int, now: dt.datetime) -> bytes:
+        key = _state(cluster, index, now)
+        cached = self._entries.get(cluster.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        encoded = json.dumps(list_item(cluster, index, now)).encode()
+        self._entries[cluster.id] = (key, encoded)
+        return encoded
+
+
+def _state(cluster: SimCluster, index: int, now: dt.datetime) -> tuple[object, ...]:
+    """Everything `list_item` reads: equal states render equal entries.
+
+    Fields change only by assignment, which bumps the revision; a running task's progress moves
+    with the clock; the position's parity decides how an idle task_status is spelled.
+    """
+    progress = None if cluster.job is None else tuple(cluster.action_progress(now).items())
+    return (cluster.revision, index % 2, progress)
 
 
 def detail(cluster: SimCluster, now: dt.datetime) -> dict[str, Any]:

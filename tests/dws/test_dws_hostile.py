@@ -18,7 +18,7 @@ from controller.dws import client as client_module
 from controller.dws.auth import StaticTokenAuth
 from controller.dws.client import DwsClient
 from controller.dws.errors import MalformedResponseError, error_from_response
-from controller.dws.parse import parse_cluster_list
+from controller.dws.parse import ListDecoder, parse_cluster_list
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
 
@@ -95,7 +95,7 @@ async def test_anything_a_parser_raises_becomes_a_malformed_response(
     def broken(*_args: object, **_kwargs: object) -> object:
         raise failure("the parser did not expect this")
 
-    monkeypatch.setattr(client_module, "parse_cluster_list", broken)
+    monkeypatch.setattr(ListDecoder, "decode", broken)
     monkeypatch.setattr(client_module, "parse_cluster_detail", broken)
     answers = Answers(httpx.Response(200, json={"clusters": [], "cluster": {}}))
     async with fake_client(answers) as client:
@@ -111,7 +111,7 @@ async def test_running_out_of_memory_is_not_disguised_as_a_bad_answer(
     def exhausted(*_args: object, **_kwargs: object) -> object:
         raise MemoryError
 
-    monkeypatch.setattr(client_module, "parse_cluster_list", exhausted)
+    monkeypatch.setattr(ListDecoder, "decode", exhausted)
     async with fake_client(Answers(httpx.Response(200, json={"clusters": []}))) as client:
         with pytest.raises(MemoryError):
             await client.list_clusters()

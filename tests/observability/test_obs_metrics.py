@@ -1,9 +1,10 @@
-"""Metrics: label sets, pre-initialised series, removal of vanished clusters, blocked-reason switching."""
+"""Metrics: label sets, lazily zeroed series, removal of vanished clusters, blocked-reason switching."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.util
 import itertools
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from controller import __version__
 from controller.model import Action, Outcome, Reason, Trigger
 from controller.record.metrics import CycleErrorKind, Metrics
 
-DOCS = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 B = Action.BLOCKED
 
 
@@ -81,9 +82,25 @@ def test_observe_clusters_sets_per_cluster_state(
     assert reg.get_sample_value("dws_rebalancer_window_open", a) == expected["window"]
 
 
-def test_a_new_cluster_gets_zeroed_series_for_rate_and_increase() -> None:
+def test_a_balanced_cluster_costs_four_series_and_no_switchover_series() -> None:
     metrics = Metrics()
     observe(metrics, "dws-a")
+    metrics.observe_decision(decision("dws-a", Action.NONE, Reason.NOT_UNBALANCED))
+    metrics.set_breaker("dws-a", False)
+    names = sorted(line.split("{")[0] for line in per_cluster_series(metrics, "dws-a"))
+    assert names == [
+        "dws_rebalancer_cluster_info",
+        "dws_rebalancer_cluster_unbalanced",
+        "dws_rebalancer_decisions_total",
+        "dws_rebalancer_window_open",
+    ]
+
+
+def test_a_candidate_gets_zeroed_series_for_rate_and_increase_before_its_first_switchover() -> None:
+    metrics = Metrics()
+    observe(metrics, "dws-a", unbalanced=("dws-a",))
+    metrics.observe_decision(decision("dws-a", B, Reason.DEBOUNCING))
+    metrics.set_breaker("dws-a", False)
     reg, a = metrics.registry, {"dws_cluster": "dws-a"}
     totals = samples(reg, "dws_rebalancer_switchovers_total")
     assert totals == {
@@ -92,12 +109,16 @@ def test_a_new_cluster_gets_zeroed_series_for_rate_and_increase() -> None:
     }
     assert reg.get_sample_value("dws_rebalancer_switchover_in_progress", a) == 0
     assert reg.get_sample_value("dws_rebalancer_breaker_open", a) == 0
-    assert reg.get_sample_value("dws_rebalancer_interruption_seconds_count", a) == 0
+
+
+def test_the_interruption_histogram_is_fleet_wide_by_trigger_and_starts_at_zero() -> None:
+    reg = Metrics().registry
+    counts = samples(reg, "dws_rebalancer_interruption_seconds_count")
+    assert counts == {labels(trigger=t.value): 0 for t in Trigger}
 
 
 def test_interruption_buckets_run_from_a_second_to_an_hour() -> None:
     metrics = Metrics()
-    observe(metrics, "dws-a")
     bounds = [
         dict(k)["le"]
         for k in samples(metrics.registry, "dws_rebalancer_interruption_seconds_bucket")
@@ -119,7 +140,7 @@ def test_vanished_cluster_loses_every_series_and_others_keep_theirs() -> None:
         metrics.set_breaker(name, True)
     before_b = per_cluster_series(metrics, "dws-b")
 
-    observe(metrics, "dws-b", unbalanced=("dws-b",))
+    metrics.forget_cluster("id-dws-a")  # the cycle's ClusterGone
 
     assert per_cluster_series(metrics, "dws-a") == []
     assert per_cluster_series(metrics, "dws-b") == before_b
@@ -201,13 +222,11 @@ def test_switchover_lifecycle() -> None:
     assert reg.get_sample_value("dws_rebalancer_switchover_in_progress", a) == 0
     total = {**a, "trigger": "manual", "outcome": "succeeded"}
     assert reg.get_sample_value("dws_rebalancer_switchovers_total", total) == 1
-    assert reg.get_sample_value("dws_rebalancer_interruption_seconds_count", a) == 1
-    assert (
-        reg.get_sample_value("dws_rebalancer_interruption_seconds_bucket", {**a, "le": "30.0"}) == 0
-    )
-    assert (
-        reg.get_sample_value("dws_rebalancer_interruption_seconds_bucket", {**a, "le": "60.0"}) == 1
-    )
+    manual = {"trigger": "manual"}
+    assert reg.get_sample_value("dws_rebalancer_interruption_seconds_count", manual) == 1
+    bucket = "dws_rebalancer_interruption_seconds_bucket"
+    assert reg.get_sample_value(bucket, {**manual, "le": "30.0"}) == 0
+    assert reg.get_sample_value(bucket, {**manual, "le": "60.0"}) == 1
     assert reg.get_sample_value("dws_rebalancer_last_interruption_seconds", a) == 42
     assert done.ended is not None
     last = reg.get_sample_value("dws_rebalancer_last_switchover_timestamp_seconds", a)
@@ -220,7 +239,8 @@ def test_unmeasured_switchover_is_counted_but_not_observed() -> None:
     metrics.switchover_finished(switchover("dws-a", outcome=Outcome.REJECTED))
     total = {**a, "trigger": "controller", "outcome": "rejected"}
     assert reg.get_sample_value("dws_rebalancer_switchovers_total", total) == 1
-    assert reg.get_sample_value("dws_rebalancer_interruption_seconds_count", a) == 0
+    controller = {"trigger": "controller"}
+    assert reg.get_sample_value("dws_rebalancer_interruption_seconds_count", controller) == 0
     assert reg.get_sample_value("dws_rebalancer_last_interruption_seconds", a) is None
 
 
@@ -299,6 +319,7 @@ def test_successful_cycle_records_time_and_duration() -> None:
 @pytest.mark.parametrize("value", [True, False])
 def test_breaker_and_pause_flags(value: bool) -> None:
     metrics = Metrics()
+    metrics.observe_decision(decision("dws-a", B, Reason.COOLDOWN))  # a candidate has the series
     metrics.set_breaker("dws-a", value)
     metrics.set_paused(value)
     reg = metrics.registry
@@ -308,10 +329,21 @@ def test_breaker_and_pause_flags(value: bool) -> None:
     assert reg.get_sample_value("dws_rebalancer_paused") == int(value)
 
 
+def _metrics_page() -> str:
+    """docs/metrics.md as the docs build renders it: its generated table filled in."""
+    spec = importlib.util.spec_from_file_location("docgen", DOCS.parents[1] / "scripts/docgen.py")
+    assert spec is not None
+    assert spec.loader is not None
+    docgen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docgen)
+    expanded: str = docgen.expand(DOCS.read_text(encoding="utf-8"), "metrics.md")
+    return expanded
+
+
 def test_every_metric_and_label_value_set_is_documented() -> None:
     metrics = Metrics()
     SyntheticController(metrics).run()
-    docs = DOCS.read_text()
+    docs = _metrics_page()
     families = re.findall(r"^# TYPE (\S+) ", generate_latest(metrics.registry).decode(), re.M)
     assert families
     for family in families:

@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 
-from controller.model import Outcome, SwitchoverRecord
+from controller.model import Decision, Outcome, SwitchoverRecord
 from controller.record.events import (
     BreakerOpened,
     ClusterGone,
@@ -42,15 +42,8 @@ class LogSink:
 
     def handle(self, event: Event) -> None:
         match event:
-            case DecisionMade(decision=d, changed=changed):
-                log = self.log.bind(cluster=d.cluster_name, cluster_id=d.cluster_id)
-                (log.info if changed else log.debug)(
-                    "decision",
-                    action=d.action.value,
-                    reason=d.reason.value,
-                    detail=d.detail,
-                    next_eligible=d.next_eligible.isoformat() if d.next_eligible else None,
-                )
+            case DecisionMade(decision=decision, changed=changed):
+                self._decision(decision, changed)
             case SwitchoverStarting(record=record, origin=Origin.EXTERNAL):
                 self._bound(record).warning("external_switchover_detected")
             case SwitchoverStarting(record=record):
@@ -80,6 +73,18 @@ class LogSink:
                     retry_in=event.retry_in,
                     exc_info=event.error if event.internal else False,
                 )
+
+    def _decision(self, d: Decision, changed: bool) -> None:
+        # No bind(): a kept decision's debug line is usually dropped, so build nothing for it.
+        (self.log.info if changed else self.log.debug)(
+            "decision",
+            cluster=d.cluster_name,
+            cluster_id=d.cluster_id,
+            action=d.action.value,
+            reason=d.reason.value,
+            detail=d.detail,
+            next_eligible=d.next_eligible.isoformat() if d.next_eligible else None,
+        )
 
     def _bound(self, record: SwitchoverRecord) -> Any:
         return self.log.bind(cluster=record.cluster_name, cluster_id=record.cluster_id)

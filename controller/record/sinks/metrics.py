@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from controller.record.events import (
+    ClusterGone,
     ClustersObserved,
     CycleFailed,
     CycleFinished,
@@ -26,6 +27,8 @@ class MetricsSink:
             case DecisionMade(verdict=verdict):
                 m.observe_decision(verdict.decision)
                 m.set_breaker(verdict.decision.cluster_name, verdict.breaker_open)
+            case ClusterGone(cluster_id=cluster_id):
+                m.forget_cluster(cluster_id)
             case SwitchoverStarted(record=record):
                 m.switchover_started(record)
             case SwitchoverFinished(record=record):
