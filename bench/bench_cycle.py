@@ -108,7 +108,9 @@ def runtime_python() -> str:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--require-hashes", "-r", str(REPO / "requirements.lock")], check=True)
+        subprocess.run(
+            [*pip, "--require-hashes", "-r", str(REPO / "requirements.lock")], check=True
+        )
         subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(REPO)], check=True)
     return str(python)
 

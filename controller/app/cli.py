@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib
 import math
 import os
 import re
@@ -19,7 +20,7 @@ from typing import Any
 
 from controller import __version__
 from controller.app import context
-from controller.app.commands import act, completion, operate, read
+from controller.app.commands import completion
 from controller.config_types import parse_duration, parse_listen
 from controller.dws.errors import DwsError
 from controller.guards.registry import IGNORE_WINDOW_BYPASSES
@@ -242,19 +243,27 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     configure_logging(fmt=settings.log_format, level=settings.log_level, stream=sys.stderr)
     register_secrets(*settings.auth.secret_values())
-    return asyncio.run(HANDLERS[args.command](settings, args))
+    return asyncio.run(handler(args.command)(settings, args))
 
 
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
-#: Each command's handler, in its group's module.
-HANDLERS: dict[str, Handler] = {
-    "run": act.run,
-    "once": act.once,
-    "switchover": act.switchover,
-    "status": read.status,
-    "history": read.history,
-    "check-config": read.check_config,
-    "pause": operate.pause,
-    "resume": operate.resume,
-    "reset-breaker": operate.reset_breaker,
+#: Each command's handler: its group's module and function. A module is imported only when one
+#: of its commands runs, so `--version`, `--help` and a bad argument never load the DWS client,
+#: the loop or the metrics.
+HANDLERS: dict[str, tuple[str, str]] = {
+    "run": ("act", "run"),
+    "once": ("act", "once"),
+    "switchover": ("act", "switchover"),
+    "status": ("read", "status"),
+    "history": ("read", "history"),
+    "check-config": ("read", "check_config"),
+    "pause": ("operate", "pause"),
+    "resume": ("operate", "resume"),
+    "reset-breaker": ("operate", "reset_breaker"),
 }
+
+
+def handler(command: str) -> Handler:
+    module, function = HANDLERS[command]
+    found: Handler = getattr(importlib.import_module(f"controller.app.commands.{module}"), function)
+    return found

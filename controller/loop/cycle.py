@@ -133,9 +133,11 @@ class Reconciler:
         fresh: list[Cluster] = []
         refreshed: list[Cluster] = []
         kept: list[Decision] = []
+        new_or_changed = False
         for cluster in seen.clusters:
             view = self._views.get(cluster.id)
             if view is None or view.cluster is not cluster or self._must_judge(cluster):
+                new_or_changed |= not self._must_judge(cluster)
                 fresh.append(cluster)
                 continue
             assert view.decision is not None  # every view of a listed cluster holds one
@@ -146,7 +148,8 @@ class Reconciler:
             if window_open != view.window_open:
                 self._set_view(replace(view, window_open=window_open))
                 refreshed.append(cluster)
-        self._kept = (*same, kept)
+        # The shortcut needs the complete set of kept decisions: not yet, if some were new.
+        self._kept = ([], frozenset(), []) if new_or_changed else (*same, kept)
         report.decisions += kept
         return fresh, refreshed
 
