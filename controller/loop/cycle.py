@@ -130,11 +130,21 @@ class Reconciler:
             # The very answer of the last cycle: the same clusters are kept, nothing to walk.
             report.decisions += self._kept[2]
             return self._judged_again(seen), []
+        fresh, refreshed, kept, new_or_changed = self._walk(seen.clusters, windows, flipped)
+        # The shortcut needs the complete set of kept decisions: not yet, if some were new.
+        self._kept = ([], frozenset(), []) if new_or_changed else (*same, kept)
+        report.decisions += kept
+        return fresh, refreshed
+
+    def _walk(
+        self, clusters: list[Cluster], windows: WindowFacts, flipped: bool
+    ) -> tuple[list[Cluster], list[Cluster], list[Decision], bool]:
+        """(to judge, refreshed, kept decisions, whether an entry was new or changed)."""
         fresh: list[Cluster] = []
         refreshed: list[Cluster] = []
         kept: list[Decision] = []
         new_or_changed = False
-        for cluster in seen.clusters:
+        for cluster in clusters:
             view = self._views.get(cluster.id)
             if view is None or view.cluster is not cluster or self._must_judge(cluster):
                 new_or_changed |= not self._must_judge(cluster)
@@ -148,10 +158,7 @@ class Reconciler:
             if window_open != view.window_open:
                 self._set_view(replace(view, window_open=window_open))
                 refreshed.append(cluster)
-        # The shortcut needs the complete set of kept decisions: not yet, if some were new.
-        self._kept = ([], frozenset(), []) if new_or_changed else (*same, kept)
-        report.decisions += kept
-        return fresh, refreshed
+        return fresh, refreshed, kept, new_or_changed
 
     def _judged_again(self, seen: Observation) -> list[Cluster]:
         """Of an answer seen before, the clusters judged every cycle (as `_must_judge` says)."""

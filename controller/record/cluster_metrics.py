@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from controller.model import Action, Cluster, Decision, Outcome, SwitchoverRecord, Trigger
 from controller.record.series import SeriesTable
@@ -19,71 +20,97 @@ _C = (CLUSTER_LABEL,)
 _SWITCHOVER_LABELS = tuple((t.value, o.value) for t, o in itertools.product(Trigger, Outcome))
 
 
+_Kind = Literal["gauge", "counter"]
+#: key -> (name after the prefix, documentation, labels, kind); a counter's name has no `_total`.
+_TABLES: dict[str, tuple[str, str, tuple[str, ...], _Kind]] = {
+    "info": (
+        "cluster_info",
+        "A DWS cluster seen in the last poll; always 1.",
+        (CLUSTER_LABEL, "dws_cluster_id", "version"),
+        "gauge",
+    ),
+    "unbalanced": (
+        "cluster_unbalanced",
+        "1 when the cluster's sub_status contains UNBALANCED.",
+        _C,
+        "gauge",
+    ),
+    "unbalanced_since": (
+        "cluster_unbalanced_since_timestamp_seconds",
+        "Unix time since when the cluster has been unbalanced; absent when balanced.",
+        _C,
+        "gauge",
+    ),
+    "window_open": (
+        "window_open",
+        "1 when a switchover window is open now; absent when unknown.",
+        _C,
+        "gauge",
+    ),
+    "decisions": (
+        "decisions",
+        "Decisions taken, by action and reason (a kept decision of an unchanged cluster is "
+        "not taken again).",
+        (CLUSTER_LABEL, "action", "reason"),
+        "counter",
+    ),
+    "blocked": (
+        "cluster_blocked",
+        "1 for the reason currently blocking the cluster.",
+        (CLUSTER_LABEL, "reason"),
+        "gauge",
+    ),
+    "next_eligible": (
+        "next_eligible_timestamp_seconds",
+        "Unix time the cluster may next be switched over; absent when unknown.",
+        _C,
+        "gauge",
+    ),
+    "switchovers": (
+        "switchovers",
+        "Finished switchovers, by who triggered them and how they ended.",
+        (CLUSTER_LABEL, "trigger", "outcome"),
+        "counter",
+    ),
+    "in_progress": (
+        "switchover_in_progress",
+        "1 while a switchover of the cluster is tracked.",
+        _C,
+        "gauge",
+    ),
+    "last_switchover": (
+        "last_switchover_timestamp_seconds",
+        "Unix time the last switchover ended.",
+        _C,
+        "gauge",
+    ),
+    "last_interruption": (
+        "last_interruption_seconds",
+        "Interruption of the last measured switchover.",
+        _C,
+        "gauge",
+    ),
+    "breaker": (
+        "breaker_open",
+        "1 while the failure circuit breaker stops switchovers.",
+        _C,
+        "gauge",
+    ),
+}
+
+
 class ClusterMetrics:
     """Writes the per-cluster tables from the loop's values; `tables` go on the registry."""
 
     def __init__(self, prefix: str) -> None:
-        def table(
-            name: str, doc: str, labels: Sequence[str] = _C, kind: str = "gauge"
-        ) -> SeriesTable:
-            return SeriesTable(
-                prefix + name, doc, labels, "counter" if kind == "counter" else "gauge"
-            )
-
-        self.info = table(
-            "cluster_info",
-            "A DWS cluster seen in the last poll; always 1.",
-            [CLUSTER_LABEL, "dws_cluster_id", "version"],
-        )
-        self.unbalanced = table(
-            "cluster_unbalanced", "1 when the cluster's sub_status contains UNBALANCED."
-        )
-        self.unbalanced_since = table(
-            "cluster_unbalanced_since_timestamp_seconds",
-            "Unix time since when the cluster has been unbalanced; absent when balanced.",
-        )
-        self.window_open = table(
-            "window_open", "1 when a switchover window is open now; absent when unknown."
-        )
-        self.decisions = table(
-            "decisions",
-            "Decisions taken, by action and reason (a kept decision of an unchanged cluster is "
-            "not taken again).",
-            [CLUSTER_LABEL, "action", "reason"],
-            "counter",
-        )
-        self.blocked = table(
-            "cluster_blocked",
-            "1 for the reason currently blocking the cluster.",
-            [CLUSTER_LABEL, "reason"],
-        )
-        self.next_eligible = table(
-            "next_eligible_timestamp_seconds",
-            "Unix time the cluster may next be switched over; absent when unknown.",
-        )
-        self.switchovers = table(
-            "switchovers",
-            "Finished switchovers, by who triggered them and how they ended.",
-            [CLUSTER_LABEL, "trigger", "outcome"],
-            "counter",
-        )
-        self.in_progress = table(
-            "switchover_in_progress", "1 while a switchover of the cluster is tracked."
-        )
-        self.last_switchover = table(
-            "last_switchover_timestamp_seconds", "Unix time the last switchover ended."
-        )
-        self.last_interruption = table(
-            "last_interruption_seconds", "Interruption of the last measured switchover."
-        )
-        self.breaker = table(
-            "breaker_open", "1 while the failure circuit breaker stops switchovers."
-        )
-        self.tables = (
-            self.info, self.unbalanced, self.unbalanced_since, self.window_open, self.decisions,
-            self.blocked, self.next_eligible, self.switchovers, self.in_progress,
-            self.last_switchover, self.last_interruption, self.breaker,
-        )  # fmt: skip
+        tables = {key: SeriesTable(prefix + name, doc, labels, kind) for key, (name, doc, labels, kind) in _TABLES.items()}  # fmt: skip
+        self.info, self.unbalanced = tables["info"], tables["unbalanced"]
+        self.unbalanced_since, self.window_open = tables["unbalanced_since"], tables["window_open"]
+        self.decisions, self.blocked = tables["decisions"], tables["blocked"]
+        self.next_eligible, self.switchovers = tables["next_eligible"], tables["switchovers"]
+        self.in_progress, self.last_switchover = tables["in_progress"], tables["last_switchover"]
+        self.last_interruption, self.breaker = tables["last_interruption"], tables["breaker"]
+        self.tables = tuple(tables.values())
         self._single = tuple(t for t in self.tables if t.labels == _C)
         self._names: dict[str, str] = {}  # cluster id -> name, for every cluster with series
         self._owners: dict[str, str] = {}  # name -> the cluster id its series belong to
