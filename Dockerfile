@@ -51,9 +51,12 @@ RUN groupadd --gid 10001 dws \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/dws-rebalancer
 COPY --from=build /opt/venv /opt/venv
 
+ARG REVISION=unknown
+# build_info{revision} on /metrics: the commit this image was built from.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    DWS_REBALANCER_REVISION=${REVISION}
 # The journal lives here: mount a volume (the chart uses a PersistentVolumeClaim) so cooldowns survive restarts.
 WORKDIR /var/lib/dws-rebalancer
 USER 10001:10001

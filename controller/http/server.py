@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import gzip
 import json
 import socket
 import urllib.parse
@@ -63,13 +64,24 @@ def create_app(metrics: Metrics, source: StatusSource) -> ASGIApp:
         elif method != "GET":
             await _respond(send, 405, _TEXT, b"method not allowed\n", [(b"allow", b"GET")])
         elif path == "/metrics":
-            encoder, content_type = choose_encoder(_header(scope, b"accept"))
-            await _respond(send, 200, content_type.encode(), encoder(metrics.registry))
+            await _metrics(scope, send, metrics)
         else:
             status, media_type, body = _ROUTES[path](source, _pretty(scope))
             await _respond(send, status, media_type, scrub(body).encode())
 
     return app
+
+
+async def _metrics(scope: Scope, send: Send, metrics: Metrics) -> None:
+    """The exposition, OpenMetrics when asked for, gzip-compressed when the scraper accepts it
+    (Prometheus always does: a 10 000-cluster exposition shrinks about tenfold)."""
+    encoder, content_type = choose_encoder(_header(scope, b"accept"))
+    body = encoder(metrics.registry)
+    extra = [(b"vary", b"Accept-Encoding")]
+    if "gzip" in _header(scope, b"accept-encoding").lower():
+        body = gzip.compress(body, compresslevel=1)  # fast: the point is the bytes on the wire
+        extra.append((b"content-encoding", b"gzip"))
+    await _respond(send, 200, content_type.encode(), body, extra)
 
 
 def _probe(check: Callable[[], tuple[bool, str]]) -> tuple[int, bytes, str]:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import platform
 import re
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 from controller import __version__
 from controller.model import Cluster, Decision, SwitchoverRecord, Trigger
@@ -41,6 +51,14 @@ class CycleErrorKind(StrEnum):
 
 
 _ERROR_KINDS = frozenset(kind.value for kind in CycleErrorKind)
+#: Set by the image build (the Dockerfile's REVISION); "unknown" in a checkout.
+REVISION_ENV = "DWS_REBALANCER_REVISION"
+
+
+def build_revision() -> str:
+    """The git revision the running build was made from, as the image recorded it."""
+    revision = os.environ.get(REVISION_ENV, "").strip()
+    return revision if re.fullmatch(r"[0-9a-f]{7,40}(-dirty)?", revision) else "unknown"
 
 
 class Metrics:
@@ -54,7 +72,11 @@ class Metrics:
         self._create_fleet_metrics()
         self._create_controller_metrics()
         self.registry.register(TablesCollector(self.clusters.tables))
-        self._build_info.labels(__version__).set(1)
+        self._build_info.labels(__version__, build_revision(), platform.python_version()).set(1)
+        # process_* (CPU, memory, file descriptors) and python_* (interpreter, GC), as any exporter.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         for kind in CycleErrorKind:
             self._cycle_errors.labels(kind.value)
 
@@ -62,7 +84,11 @@ class Metrics:
         return Gauge(PREFIX + name, doc, labels, registry=self.registry)
 
     def _create_fleet_metrics(self) -> None:
-        self._build_info = self._gauge("build_info", "Controller build; always 1.", ["version"])
+        self._build_info = self._gauge(
+            "build_info",
+            "Controller build; always 1.",
+            ["version", "revision", "python_version"],
+        )
         self._paused = self._gauge("paused", "1 while the controller is paused.")
         # Fleet-wide, by trigger: 16 series per cluster would be 160 000 at 10 000 clusters, and
         # the per-cluster story is in last_interruption_seconds and the journal (`history`).

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import importlib.util
 import itertools
+import platform
 import re
 from pathlib import Path
 
@@ -48,7 +49,10 @@ def test_fresh_metrics_use_their_own_registry() -> None:
 
 def test_fresh_metrics_expose_build_info_and_zeroed_controller_series() -> None:
     reg = Metrics().registry
-    assert samples(reg, "dws_rebalancer_build_info") == {labels(version=__version__): 1}
+    build = {
+        labels(version=__version__, revision="unknown", python_version=platform.python_version()): 1
+    }
+    assert samples(reg, "dws_rebalancer_build_info") == build
     assert reg.get_sample_value("dws_rebalancer_paused") == 0
     assert reg.get_sample_value("dws_rebalancer_last_cycle_success_timestamp_seconds") == 0
     errors = samples(reg, "dws_rebalancer_cycle_errors_total")
@@ -350,3 +354,17 @@ def test_every_metric_and_label_value_set_is_documented() -> None:
         assert f"`{family}`" in docs, family
     for value in [*Reason, *Action, *Trigger, *Outcome, *CycleErrorKind]:
         assert f"`{value.value}`" in docs, value
+
+
+def test_build_info_carries_the_images_revision(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DWS_REBALANCER_REVISION", "0a48b12")
+    (build,) = samples(Metrics().registry, "dws_rebalancer_build_info")
+    assert dict(build)["revision"] == "0a48b12"
+    monkeypatch.setenv("DWS_REBALANCER_REVISION", "$(rm -rf /)")  # not a revision: not a label
+    (build,) = samples(Metrics().registry, "dws_rebalancer_build_info")
+    assert dict(build)["revision"] == "unknown"
+
+
+def test_process_and_python_collectors_are_on_the_controllers_registry() -> None:
+    names = {family.name for family in Metrics().registry.collect()}
+    assert {"process_resident_memory_bytes", "python_info", "python_gc_collections"} <= names

@@ -81,6 +81,17 @@ def test_metrics_negotiates_openmetrics(
     assert (response.text.splitlines()[-1] == "# EOF") is openmetrics
 
 
+def test_metrics_are_gzip_compressed_when_the_scraper_accepts_it(client: httpx.Client) -> None:
+    plain = client.get("/metrics", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content)
+    ours = [line for line in packed.text.splitlines() if "dws_rebalancer_" in line]
+    assert ours  # httpx decompressed it: the exposition (process_* moved between the scrapes)
+    assert ours == [line for line in plain.text.splitlines() if "dws_rebalancer_" in line]
+
+
 def test_status_is_json_with_times_and_enums(client: httpx.Client) -> None:
     SOURCE.snapshot = {
         "clusters": [
