@@ -9,6 +9,7 @@ import datetime as dt
 import ipaddress
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -158,6 +159,36 @@ def _ipv6_host(host: str, value: str) -> str:
     except ValueError:
         raise ValueError(f"an IPv6 address inside the brackets, not {value!r}") from None
     return host
+
+
+_HOST_PORT = re.compile(
+    r"^\s*(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:\[\]/,]+)):(?P<port>\d{1,5})\s*$"
+)
+
+
+def parse_host_port(text: object) -> tuple[str, int] | None:
+    """`"host:port"` or `"[v6]:port"` (the first of a comma-separated list) -> (host, port)."""
+    if not isinstance(text, str):
+        return None
+    match = _HOST_PORT.match(text.split(",")[0])
+    if match is None:
+        return None
+    port = int(match["port"])
+    if not 1 <= port <= 65535:
+        return None
+    return (match["v6"] or match["host"]), port
+
+
+def sql_endpoint(cluster: Mapping[str, object]) -> tuple[str, int] | None:
+    """A DWS cluster object's private endpoint (`endpoints[].connect_info`), else its public one
+    (`public_endpoints[].public_connect_info`), else None."""
+    for key, info in (("endpoints", "connect_info"), ("public_endpoints", "public_connect_info")):
+        entries = cluster.get(key)
+        for entry in entries if isinstance(entries, list) else []:
+            found = parse_host_port(entry.get(info)) if isinstance(entry, Mapping) else None
+            if found is not None:
+                return found
+    return None
 
 
 def _parse_hhmm(value: object) -> dt.time:

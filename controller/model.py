@@ -86,6 +86,8 @@ class Cluster:
     raw_version: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
     maintain_window: MaintainWindow | None = None  # detail only
+    #: Where clients connect (endpoints[].connect_info, else public_endpoints): the probe's target.
+    sql_endpoint: tuple[str, int] | None = None
     updated: str | None = None
     #: Entries of one list answer carrying this id; more than one makes the listing ambiguous.
     listing_copies: int = 1
@@ -231,6 +233,21 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientImpact:
+    """What clients felt during one switchover, as the data-plane probe measured it.
+
+    `interruption_seconds` is the longest run of failed probes (None: nothing was sampled);
+    `failed_seconds` all failed time together; `first_failure` / `recovery` bound the worst run.
+    """
+
+    interruption_seconds: float | None
+    failed_seconds: float
+    first_failure: dt.datetime | None
+    recovery: dt.datetime | None
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
 class SwitchoverRecord:
     """One switchover, from trigger (or first sight) to its outcome. `outcome` is None while in flight."""
 
@@ -245,6 +262,7 @@ class SwitchoverRecord:
     error: str | None = None
     #: True once DWS showed the task (or answered 200); False after an ambiguous POST until read back.
     confirmed: bool = True
+    client: ClientImpact | None = None  # the probe's measurement, when one ran
 
     @property
     def in_flight(self) -> bool:

@@ -128,7 +128,7 @@ async def assemble(
         held.enter_context(journal)  # closed before the lock is released
         async with dws_client(settings, auth_clock, transport, metrics) as client:
             recorder = record_to(journal, metrics, sinks)
-            deps = LoopDeps(settings, client, journal, recorder)
+            deps = LoopDeps(settings, client, journal, recorder, clock)
             reconciler = Reconciler(deps, caution_since=caution)
             yield Parts(settings, client, journal, metrics, reconciler)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from controller.config_types import sql_endpoint
 from controller.dws.errors import MalformedResponseError, unreadable
 from controller.model import WEEKDAYS, Cluster, MaintainWindow, Version
 
@@ -60,6 +61,8 @@ class _Fields(msgspec.Struct):
     tags: Any = None
     maintain_window: Any = None
     updated: Any = None
+    endpoints: Any = None
+    public_endpoints: Any = None
 
 
 class ListDecoder:
@@ -212,6 +215,7 @@ def parse_cluster(obj: object) -> Cluster:
         tags=parse_tags(obj.get("tags"), where),
         maintain_window=parse_maintain_window(obj.get("maintain_window"), where),
         updated=None if obj.get("updated") is None else str(obj["updated"]),
+        sql_endpoint=sql_endpoint(obj),  # only the data-plane probe reads it: never fatal
     )
 
 

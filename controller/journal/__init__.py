@@ -25,7 +25,7 @@ from controller.journal.records import (
 )
 from controller.journal.requests import SwitchoverRequests, settle
 from controller.journal.schema import APPLICATION_ID, MEMORY, MIGRATIONS, Migration
-from controller.model import FAILURE_OUTCOMES, Decision, Outcome, SwitchoverRecord
+from controller.model import FAILURE_OUTCOMES, ClientImpact, Decision, Outcome, SwitchoverRecord
 
 __all__ = [
     "APPLICATION_ID",
@@ -124,6 +124,23 @@ class Journal(SwitchoverRequests):
             )
             if cursor.rowcount == 0:
                 raise JournalError(f"journal {self.path}: no switchover with id {id}")
+
+    def record_client_impact(self, id: int, impact: ClientImpact) -> None:
+        """The probe's measurement of a switchover (it may arrive after the switchover ended)."""
+        values = (
+            impact.interruption_seconds,
+            impact.failed_seconds,
+            rows.opt_text(impact.first_failure),
+            rows.opt_text(impact.recovery),
+            impact.samples,
+            id,
+        )
+        with self._write(durable=True) as conn:
+            conn.execute(
+                "UPDATE switchovers SET client_interruption_seconds = ?, client_failed_seconds = ?,"
+                " client_first_failure = ?, client_recovery = ?, probe_samples = ? WHERE id = ?",
+                values,
+            )
 
     def finish_switchover(
         self,

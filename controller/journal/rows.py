@@ -7,7 +7,15 @@ import sqlite3
 from typing import Any
 
 from controller.journal.records import EventKind, OperatorEvent, RequestState, SwitchoverRequest
-from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord, Trigger
+from controller.model import (
+    Action,
+    ClientImpact,
+    Decision,
+    Outcome,
+    Reason,
+    SwitchoverRecord,
+    Trigger,
+)
 
 #: Error texts come from API bodies that can be whole HTML pages; the journal keeps the start.
 _ERROR_MAX_CHARS = 2000
@@ -82,6 +90,20 @@ def switchover(row: sqlite3.Row) -> SwitchoverRecord:
         interruption_seconds=row["interruption_seconds"],
         error=row["error"],
         confirmed=bool(row["confirmed"]),
+        client=client_impact(row),
+    )
+
+
+def client_impact(row: sqlite3.Row) -> ClientImpact | None:
+    # A journal older than schema v3 (read, never migrated, by `status`) has no such columns.
+    if "probe_samples" not in row.keys() or row["probe_samples"] is None:  # noqa: SIM118 (Row: `in` tests values)
+        return None
+    return ClientImpact(
+        interruption_seconds=row["client_interruption_seconds"],
+        failed_seconds=row["client_failed_seconds"] or 0.0,
+        first_failure=opt_time(row["client_first_failure"]),
+        recovery=opt_time(row["client_recovery"]),
+        samples=row["probe_samples"],
     )
 
 

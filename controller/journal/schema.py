@@ -60,9 +60,27 @@ def _schema_v2(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_SCHEMA_V3 = tuple(
+    # What clients felt, from the data-plane probe (all empty when no probe ran).
+    f"ALTER TABLE switchovers ADD COLUMN {column}"
+    for column in (
+        "client_interruption_seconds REAL",
+        "client_failed_seconds REAL",
+        "client_first_failure TEXT",
+        "client_recovery TEXT",
+        "probe_samples INTEGER",
+    )
+)
+
+
+def _schema_v3(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_V3:
+        conn.execute(statement)
+
+
 #: Forward migrations: entry i takes a journal from schema version i to i + 1 (0 = empty file).
 #: Each runs in the same transaction as its version bump. Released entries never change.
-MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2]
+MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2, _schema_v3]
 
 
 def connect(

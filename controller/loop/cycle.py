@@ -65,7 +65,7 @@ class Reconciler:
         self.caution_since = caution_since
         self.snapshot = Snapshot()  # replaced whole at the end of every cycle
         self._views: dict[str, ClusterView] = {}
-        self.switchovers = Switchovers(deps)
+        self.switchovers = Switchovers(deps, self.policy)
         self.requests = ManualRequests(deps.journal, self.switchovers, deps.settings.project_id)
         self.observer = Observer(deps, self.policy)
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
@@ -108,6 +108,7 @@ class Reconciler:
         self._forget_vanished(seen.by_id)
         self._prune(now)
         self._observed([*fresh, *refreshed], seen, judge.paused)
+        await self.switchovers.probes.stop_due(now)
         self._publish(now)
         return report
 
@@ -199,8 +200,13 @@ class Reconciler:
     async def track_once(self, now: dt.datetime) -> CycleReport:
         """Between full polls: read back only the tracked clusters (one detail call each)."""
         report = CycleReport(finished=await self.switchovers.follow(now))
+        await self.switchovers.probes.stop_due(now)
         self._publish(now)
         return report
+
+    async def shutdown(self, now: dt.datetime) -> None:
+        """The loop stopped: stop the probes still running and record what they measured."""
+        await self.switchovers.probes.stop_due(now, everything=True)
 
     async def _answer_requests(
         self,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
 from controller.journal import Journal
 from controller.record.recorder import Recorder
@@ -18,3 +19,5 @@ class LoopDeps:
     client: DwsClient
     journal: Journal
     recorder: Recorder
+    #: For what runs beside the cycle (the data-plane probe); the cycle itself is handed `now`.
+    clock: Clock = field(default_factory=SystemClock)

@@ -115,6 +115,7 @@ class Runner:
             if stop.is_set():
                 break
             await self._sleep(stop, self._pause_seconds())
+        await self.reconciler.shutdown(self.clock.now())
         log.info("controller_stopped", tracked=len(self.reconciler.tracked))
 
     def liveness_limit(self) -> float:

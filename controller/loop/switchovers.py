@@ -7,7 +7,7 @@ which writes it to the journal, the metrics and the log.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 import structlog
@@ -15,8 +15,10 @@ import structlog
 from controller.dws.errors import BadRequestError, DwsError, NotFoundError, PermissionDeniedError
 from controller.loop import tracker
 from controller.loop.deps import LoopDeps
+from controller.loop.probes import Probes
 from controller.model import Cluster, Outcome, SwitchoverRecord, Trigger
 from controller.record import events
+from controller.settings import EffectivePolicy
 
 log = structlog.get_logger("controller.loop.switchovers")
 
@@ -27,8 +29,12 @@ CONFIRM_GRACE_MIN = dt.timedelta(seconds=30)
 class Switchovers:
     """Switchovers in flight, keyed by cluster id, and the clusters DWS forbade us to touch."""
 
-    def __init__(self, deps: LoopDeps) -> None:
+    def __init__(
+        self, deps: LoopDeps, policy: Callable[[Cluster], EffectivePolicy] | None = None
+    ) -> None:
         self.settings = deps.settings
+        self.policy = policy or (lambda c: deps.settings.policy_for(c.id, c.name))
+        self.probes = Probes(deps)
         self.client = deps.client
         self.journal = deps.journal
         self.recorder = deps.recorder
@@ -68,6 +74,8 @@ class Switchovers:
             log.warning("switchover_outcome_unknown", cluster=cluster.name, detail=ack.detail)
             record = await self._read_back(record, now)
         self._follow(record, events.Origin.POSTED)
+        if record.in_flight:  # accepted (or seen running): measure what clients feel
+            self.probes.start(record, cluster, self.policy(cluster))
         return record
 
     async def _read_back(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
@@ -171,7 +179,9 @@ class Switchovers:
             interruption_seconds=step.interruption_seconds,
             error=step.error,
         )
-        return self.recorder.record(events.SwitchoverFinished(ended)).record
+        finished = self.recorder.record(events.SwitchoverFinished(ended)).record
+        self.probes.ended(finished)
+        return finished
 
     # ---- bookkeeping ----------------------------------------------------------------------
 

@@ -6,13 +6,13 @@ means no probe (ProbeUnavailable says why), never a guess.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
 
+from controller.config_types import parse_host_port, sql_endpoint  # noqa: F401 (re-exported)
 from controller.logs import register_secrets
 from controller.settings import ProbeSettings
 
@@ -20,9 +20,6 @@ from controller.settings import ProbeSettings
 DEFAULT_PORT = 8000
 #: What DBAs see in pg_stat_activity for the probe's session.
 APPLICATION_NAME = "dws-rebalancer-probe"
-_HOST_PORT = re.compile(
-    r"^\s*(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:\[\]/,]+)):(?P<port>\d{1,5})\s*$"
-)
 
 
 class ProbeUnavailable(Exception):
@@ -47,40 +44,22 @@ class Target:
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
 
 
-def parse_host_port(text: object) -> tuple[str, int] | None:
-    """`"host:port"` or `"[v6]:port"` (the first of a comma-separated list) -> (host, port)."""
-    if not isinstance(text, str):
-        return None
-    match = _HOST_PORT.match(text.split(",")[0])
-    if match is None:
-        return None
-    port = int(match["port"])
-    if not 1 <= port <= 65535:
-        return None
-    return (match["v6"] or match["host"]), port
-
-
 def detail_endpoint(detail: Mapping[str, object]) -> tuple[str, int] | None:
-    """The private endpoint of a cluster detail answer, else its public one, else None."""
+    """The private endpoint of a cluster detail answer (or its inner object), else its public one."""
     cluster = detail.get("cluster", detail)
-    if not isinstance(cluster, Mapping):
-        return None
-    for key, info in (("endpoints", "connect_info"), ("public_endpoints", "public_connect_info")):
-        entries = cluster.get(key)
-        for entry in entries if isinstance(entries, list) else []:
-            found = parse_host_port(entry.get(info)) if isinstance(entry, Mapping) else None
-            if found is not None:
-                return found
-    return None
+    return sql_endpoint(cluster) if isinstance(cluster, Mapping) else None
 
 
 def choose_endpoint(
-    settings: ProbeSettings, detail: Mapping[str, object] | None
+    settings: ProbeSettings,
+    detail: Mapping[str, object] | None,
+    listed: tuple[str, int] | None = None,
 ) -> tuple[str, int]:
-    """The configured host (and port), or the detail answer's endpoint with any configured port."""
+    """The configured host (and port), or the cluster's endpoint (`listed`, as the loop parsed
+    it, else from a detail answer) with any configured port."""
     if settings.host:
         return settings.host, settings.port or DEFAULT_PORT
-    found = detail_endpoint(detail) if detail is not None else None
+    found = listed or (detail_endpoint(detail) if detail is not None else None)
     if found is None:
         raise ProbeUnavailable(
             "no probe.host configured and the cluster's detail answer has no usable endpoint"
@@ -113,13 +92,15 @@ def build_target(
     settings: ProbeSettings,
     detail: Mapping[str, object] | None = None,
     read: Callable[[Path], str] = lambda p: p.read_text("utf-8"),
+    *,
+    listed: tuple[str, int] | None = None,
 ) -> Target:
     """The probe target for one cluster, or ProbeUnavailable (disabled, no endpoint, no password)."""
     if not settings.enabled:
         raise ProbeUnavailable("the probe is disabled for this cluster")
     if not settings.user:
         raise ProbeUnavailable("probe needs probe.user")
-    host, port = choose_endpoint(settings, detail)
+    host, port = choose_endpoint(settings, detail, listed)
     return Target(
         host=host,
         port=port,

@@ -12,7 +12,15 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from controller.model import Action, Cluster, Decision, Outcome, SwitchoverRecord, Trigger
+from controller.model import (
+    Action,
+    ClientImpact,
+    Cluster,
+    Decision,
+    Outcome,
+    SwitchoverRecord,
+    Trigger,
+)
 from controller.record.series import SeriesTable
 
 CLUSTER_LABEL = "dws_cluster"
@@ -90,6 +98,12 @@ _TABLES: dict[str, tuple[str, str, tuple[str, ...], _Kind]] = {
         _C,
         "gauge",
     ),
+    "last_client_interruption": (
+        "last_client_interruption_seconds",
+        "What clients felt of the last probed switchover (longest run of failed probes).",
+        _C,
+        "gauge",
+    ),
     "breaker": (
         "breaker_open",
         "1 while the failure circuit breaker stops switchovers.",
@@ -110,6 +124,7 @@ class ClusterMetrics:
         self.next_eligible, self.switchovers = tables["next_eligible"], tables["switchovers"]
         self.in_progress, self.last_switchover = tables["in_progress"], tables["last_switchover"]
         self.last_interruption, self.breaker = tables["last_interruption"], tables["breaker"]
+        self.last_client_interruption = tables["last_client_interruption"]
         self.tables = tuple(tables.values())
         self._single = tuple(t for t in self.tables if t.labels == _C)
         self._names: dict[str, str] = {}  # cluster id -> name, for every cluster with series
@@ -184,6 +199,10 @@ class ClusterMetrics:
             self.last_interruption.set(key, record.interruption_seconds)
         self.last_switchover.set(key, (record.ended or record.started).timestamp())
         self.in_progress.set(key, 0)
+
+    def probe_finished(self, record: SwitchoverRecord, impact: ClientImpact) -> None:
+        self._track(record.cluster_id, record.cluster_name)
+        _put(self.last_client_interruption, (record.cluster_name,), impact.interruption_seconds)
 
     # -- bookkeeping -----------------------------------------------------------------------------
 

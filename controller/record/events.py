@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from controller.model import Cluster, Decision, SwitchoverRecord, Verdict
+from controller.model import ClientImpact, Cluster, Decision, SwitchoverRecord, Verdict
 
 
 class Origin(StrEnum):
@@ -84,6 +84,14 @@ class SwitchoverFinished(Event):
 
     record: SwitchoverRecord
     refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class ProbeFinished(Event):
+    """The data-plane probe of a switchover stopped (`tail` after its end): what clients felt."""
+
+    record: SwitchoverRecord
+    impact: ClientImpact
 
 
 @dataclass(frozen=True)

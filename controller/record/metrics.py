@@ -21,7 +21,7 @@ from prometheus_client import (
 )
 
 from controller import __version__
-from controller.model import Cluster, Decision, SwitchoverRecord, Trigger
+from controller.model import ClientImpact, Cluster, Decision, SwitchoverRecord, Trigger
 from controller.record.cluster_metrics import ClusterMetrics
 from controller.record.series import TablesCollector
 
@@ -99,8 +99,17 @@ class Metrics:
             buckets=INTERRUPTION_BUCKETS,
             registry=self.registry,
         )
+        self._client_interruption = Histogram(
+            PREFIX + "client_interruption_seconds",
+            "How long clients could not connect or query during switchovers (the data-plane "
+            "probe's longest run of failures), fleet-wide, by trigger.",
+            ["trigger"],
+            buckets=INTERRUPTION_BUCKETS,
+            registry=self.registry,
+        )
         for trigger in Trigger:
             self._interruption.labels(trigger.value)
+            self._client_interruption.labels(trigger.value)
 
     def _create_controller_metrics(self) -> None:
         self._api_requests = Counter(
@@ -183,6 +192,13 @@ class Metrics:
         self.clusters.switchover_finished(record)
         if record.interruption_seconds is not None:
             self._interruption.labels(record.trigger.value).observe(record.interruption_seconds)
+
+    def probe_finished(self, record: SwitchoverRecord, impact: ClientImpact) -> None:
+        if impact.interruption_seconds is not None:
+            self._client_interruption.labels(record.trigger.value).observe(
+                impact.interruption_seconds
+            )
+        self.clusters.probe_finished(record, impact)
 
     def set_paused(self, paused: bool) -> None:
         self._paused.set(1 if paused else 0)

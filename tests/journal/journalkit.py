@@ -110,6 +110,15 @@ CREATE TABLE switchover_requests (
 CREATE INDEX switchover_requests_by_state ON switchover_requests (state, id);
 """
 
+#: Schema v3 as released, by hand: what clients felt, from the data-plane probe.
+V3_DDL = """
+ALTER TABLE switchovers ADD COLUMN client_interruption_seconds REAL;
+ALTER TABLE switchovers ADD COLUMN client_failed_seconds REAL;
+ALTER TABLE switchovers ADD COLUMN client_first_failure TEXT;
+ALTER TABLE switchovers ADD COLUMN client_recovery TEXT;
+ALTER TABLE switchovers ADD COLUMN probe_samples INTEGER;
+"""
+
 
 def hand_made_v1(path: Path) -> None:
     """A v1 journal written with plain SQL, the way a released controller left it."""

@@ -10,7 +10,7 @@ import pytest
 from journalkit import T0, at, decision, finished, record
 
 from controller.journal import SWITCHOVER_RETENTION, Journal, JournalError
-from controller.model import Outcome, Reason, Trigger
+from controller.model import ClientImpact, Outcome, Reason, Trigger
 
 S, F, T, R = Outcome.SUCCEEDED, Outcome.FAILED, Outcome.TIMED_OUT, Outcome.REJECTED
 
@@ -206,3 +206,19 @@ def test_the_file_can_be_read_with_plain_sqlite(journal: Journal) -> None:
     row = conn.execute("SELECT cluster_name, outcome, started FROM switchovers").fetchone()
     conn.close()
     assert row == ("name-c1", "failed", "2024-05-01T12:00:00.000000+00:00")
+
+
+def test_what_clients_felt_is_kept_beside_the_control_plane_figure(journal: Journal) -> None:
+    begun = journal.begin_switchover(record("c1", at(0)))
+    journal.finish_switchover(begun.id, ended=at(3), outcome=S, interruption_seconds=40.0)
+    assert begun.id is not None
+    impact = ClientImpact(
+        interruption_seconds=4.0,
+        failed_seconds=5.0,
+        first_failure=at(1),
+        recovery=at(2),
+        samples=60,
+    )
+    journal.record_client_impact(begun.id, impact)
+    (done,) = journal.switchovers()
+    assert (done.interruption_seconds, done.client) == (40.0, impact)

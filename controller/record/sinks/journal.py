@@ -9,6 +9,7 @@ from controller.model import SwitchoverRecord
 from controller.record.events import (
     DecisionMade,
     Event,
+    ProbeFinished,
     SwitchoverConfirmed,
     SwitchoverFinished,
     SwitchoverStarting,
@@ -32,6 +33,8 @@ class JournalSink:
                 self.journal.confirm_switchover(_id(record), at=at)
             case SwitchoverFinished(record=record):
                 return replace(event, record=self._finish(record))
+            case ProbeFinished(record=record, impact=impact):
+                self.journal.record_client_impact(_id(record), impact)
         return None
 
     def _finish(self, record: SwitchoverRecord) -> SwitchoverRecord:

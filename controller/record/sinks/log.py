@@ -14,6 +14,7 @@ from controller.record.events import (
     DecisionMade,
     Event,
     Origin,
+    ProbeFinished,
     Refusal,
     SwitchoverConfirmed,
     SwitchoverFinished,
@@ -56,6 +57,8 @@ class LogSink:
                 self._refused(record, refusal)
             case SwitchoverFinished(record=record):
                 self._finished(record)
+            case ProbeFinished():
+                self._probed(event)
             case BreakerOpened(cluster_id=cluster_id, cluster_name=name):
                 self.log.bind(cluster=name, cluster_id=cluster_id).error(
                     "breaker_opened",
@@ -84,6 +87,16 @@ class LogSink:
             reason=d.reason.value,
             detail=d.detail,
             next_eligible=d.next_eligible.isoformat() if d.next_eligible else None,
+        )
+
+    def _probed(self, event: ProbeFinished) -> None:
+        impact = event.impact
+        self._bound(event.record).info(
+            "client_interruption_measured",
+            client_interruption_seconds=impact.interruption_seconds,
+            failed_seconds=impact.failed_seconds,
+            control_plane_seconds=event.record.interruption_seconds,
+            samples=impact.samples,
         )
 
     def _bound(self, record: SwitchoverRecord) -> Any:

@@ -9,6 +9,7 @@ from controller.record.events import (
     CycleFinished,
     DecisionMade,
     Event,
+    ProbeFinished,
     SwitchoverFinished,
     SwitchoverStarted,
 )
@@ -33,6 +34,8 @@ class MetricsSink:
                 m.switchover_started(record)
             case SwitchoverFinished(record=record):
                 m.switchover_finished(record)
+            case ProbeFinished(record=record, impact=impact):
+                m.probe_finished(record, impact)
             case ClustersObserved():
                 m.set_paused(event.paused)
                 m.observe_clusters(
