@@ -46,6 +46,10 @@ policy:
   use_maintenance_window: false
   min_unbalanced_duration: 0s
   max_concurrent: 2
+  # A real probe at a port where nothing listens: every attempt is refused, so what clients
+  # "felt" is the whole probed time, and the client-interruption series have data.
+  probe: {{enabled: true, host: 127.0.0.1, port: {probe_port}, user: probe, password: x,
+          tail: 1s}}
 """
 
 
@@ -60,6 +64,7 @@ class LiveController:
         self.workdir = workdir
         self.listen_port = free_port()
         self.emulator_port = free_port()
+        self.probe_port = free_port()  # never listened on
         self._procs: list[subprocess.Popen[bytes]] = []
 
     @property

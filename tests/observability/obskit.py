@@ -15,6 +15,7 @@ from prometheus_client.registry import CollectorRegistry
 from controller.http.server import ASGIApp, HttpServer
 from controller.model import (
     Action,
+    ClientImpact,
     Cluster,
     Decision,
     Outcome,
@@ -104,6 +105,7 @@ class Cycle:
     started: tuple[str, ...] = ()
     finished: Mapping[str, tuple[Outcome, float]] = field(default_factory=dict)
     breaker_open: frozenset[str] = frozenset()
+    probed: Mapping[str, float] = field(default_factory=dict)  # what clients felt, by cluster
     api: tuple[tuple[str, str], ...] = (("list_clusters", "200"),)
     error: str | None = None  # the cycle failed with this kind, observing nothing
 
@@ -138,6 +140,7 @@ SCENARIO: tuple[Cycle, ...] = (
         {"dws-a": BALANCED, "dws-b": BALANCED, "dws-c": (S, Reason.ELIGIBLE)},
         started=("dws-c",),
         finished={"dws-a": (Outcome.SUCCEEDED, 42.0)},
+        probed={"dws-a": 5.0},
         api=(("list_clusters", "200"), ("switchover", "200")),
     ),
     Cycle(api=(("list_clusters", "503"),), error="dws_api"),
@@ -190,7 +193,11 @@ class SyntheticController:
             m.observe_decision(decision(name, action, reason, now, eligible))
         for name, (outcome, seconds) in cycle.finished.items():
             started = self._started.pop(name)
-            m.switchover_finished(switchover(name, started, outcome=outcome, seconds=seconds))
+            done = switchover(name, started, outcome=outcome, seconds=seconds)
+            m.switchover_finished(done)
+            if name in cycle.probed:
+                felt = cycle.probed[name]
+                m.probe_finished(done, ClientImpact(felt, felt, started, now, samples=60))
         for name in cycle.started:
             self._started[name] = now
             m.switchover_started(switchover(name, now))
