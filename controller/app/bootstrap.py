@@ -109,6 +109,7 @@ async def assemble(
     reset_journal: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     sinks: Sequence[Sink] = (),
+    time_scale: float = 1.0,
 ) -> AsyncIterator[Parts]:
     """Everything a command needs, closed in the right order on the way out.
 
@@ -128,7 +129,7 @@ async def assemble(
         held.enter_context(journal)  # closed before the lock is released
         async with dws_client(settings, auth_clock, transport, metrics) as client:
             recorder = record_to(journal, metrics, sinks)
-            deps = LoopDeps(settings, client, journal, recorder, clock)
+            deps = LoopDeps(settings, client, journal, recorder, clock, time_scale)
             reconciler = Reconciler(deps, caution_since=caution)
             yield Parts(settings, client, journal, metrics, reconciler)
 

@@ -29,10 +29,13 @@ from controller.record.events import (
     DecisionMade,
     Event,
     Origin,
+    ProbeFinished,
     SwitchoverFinished,
     SwitchoverStarted,
 )
 from controller.settings import ConfigError, Settings
+from controller.simulator import postgres
+from controller.simulator.proxy import OutagePlan, TcpProxy, attach
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
 
@@ -64,7 +67,15 @@ def build_world(sim: Simulator) -> None:
     sim.at(dt.timedelta(minutes=20), ("clear_task", "report-dw"))
 
 
-def demo_settings(endpoint: str, journal: Path, listen: str) -> Settings:
+#: What clients of the switched clusters feel, in virtual seconds into each switchover: sales-dw's
+#: connections are refused, etl-dw's stall (the real PostgreSQL behind the emulator's proxy).
+OUTAGES = (OutagePlan("sales-dw", "refuse", 6, 12), OutagePlan("etl-dw", "stall", 4, 8))
+NO_PROBE = "the demo skips the data-plane probe"
+
+
+def demo_settings(
+    endpoint: str, journal: Path, listen: str, probe: dict[str, object] | None = None
+) -> Settings:
     return Settings(
         endpoint=endpoint,
         project_id=PROJECT,
@@ -87,8 +98,55 @@ def demo_settings(endpoint: str, journal: Path, listen: str) -> Settings:
                     "timezone": "Asia/Shanghai",
                 }
             ],
+            **({"probe": probe} if probe else {}),
         },
     )
+
+
+@contextlib.contextmanager
+def database(out: TextIO) -> Iterator[postgres.PgServer | None]:
+    """A real PostgreSQL to stand in for the clusters' SQL endpoint, or None (said why) when it is
+    not installed or does not start. Started before the demo's clock, so it costs no demo time."""
+    reason = postgres.unavailable_reason()
+    if reason is not None:
+        out.write(f"{reason}: {NO_PROBE}.\n")
+        yield None
+        return
+    with contextlib.ExitStack() as held:
+        try:
+            pg = held.enter_context(postgres.running_server())
+        except Exception as exc:  # a demo without its optional part still shows the rest
+            out.write(f"PostgreSQL did not start ({type(exc).__name__}): {NO_PROBE}.\n")
+            pg = None
+        yield pg
+
+
+@contextlib.contextmanager
+def sql_endpoint(
+    pg: postgres.PgServer | None, sim: Simulator, clock: ScaledClock, out: TextIO
+) -> Iterator[dict[str, object]]:
+    """The emulator's proxy in front of `pg`, cut during the switchovers, and the probe settings
+    for it; empty (no probe) without a database."""
+    if pg is None:
+        yield {}
+        return
+    with TcpProxy((pg.host, pg.port), clock) as proxy:
+        attach(sim, proxy, *OUTAGES)
+        out.write(
+            f"A real PostgreSQL on {pg.host}:{pg.port} stands in for the clusters' SQL endpoint "
+            "(behind a proxy the emulator cuts during switchovers): the probe measures what "
+            "clients feel.\n"
+        )
+        yield {
+            "enabled": True,
+            "host": "127.0.0.1",
+            "port": proxy.port,
+            "database": pg.database,
+            "user": pg.user,
+            "password": pg.password,
+            "interval": "3s",  # 25-50 ms of real time: a first connection takes a few of those
+            "tail": "10s",
+        }
 
 
 def _stamp(when: dt.datetime) -> str:
@@ -119,6 +177,8 @@ class Narrator:
     decided_at: dict[str, dt.datetime] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
     finished: list[SwitchoverRecord] = field(default_factory=list)
+    expect_probe: bool = False
+    felt: dict[str, float | None] = field(default_factory=dict)  # what clients felt, by cluster
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set once everything was shown
 
     def _say(self, text: str) -> None:
@@ -133,6 +193,8 @@ class Narrator:
                 self.switchover(record)
             case SwitchoverFinished(record=record):
                 self.switchover(record)
+            case ProbeFinished(record=record, impact=impact):
+                self.probed(record, impact.interruption_seconds)
 
     def decision(self, d: Decision) -> None:
         self.decided_at[d.cluster_name] = d.at
@@ -156,6 +218,18 @@ class Narrator:
         self._check_done()
         self._say(f"{record.cluster_name:<10} switchover {_outcome(record)}")
 
+    def probed(self, record: SwitchoverRecord, felt: float | None) -> None:
+        self.felt[record.cluster_name] = felt
+        control = record.interruption_seconds
+        task = "?" if control is None else f"{control:.0f}"
+        what = (
+            "clients saw no failure"
+            if felt == 0
+            else f"clients could not work for {'?' if felt is None else f'{felt:.0f}'}s"
+        )
+        self._say(f"{record.cluster_name:<10} {what} (DWS's task took {task}s; data-plane probe)")
+        self._check_done()
+
     def _check_done(self) -> None:
         if self.complete():
             self.done.set()
@@ -176,7 +250,8 @@ class Narrator:
             r.ended is not None and self.decided_at.get(r.cluster_name, r.ended) > r.ended
             for r in self.finished
         )
-        return wanted <= self.seen and {"sales-dw", "etl-dw"} <= succeeded and settled
+        probed = not self.expect_probe or {"sales-dw", "etl-dw"} <= self.felt.keys()
+        return wanted <= self.seen and {"sales-dw", "etl-dw"} <= succeeded and settled and probed
 
     def summary(self) -> str:
         """Each cluster's state at the end: its last decision and its last switchover."""
@@ -185,6 +260,8 @@ class Narrator:
         for name, (action, reason) in sorted(self.last.items()):
             record = last_switchover.get(name)
             switched = f"last switchover {_outcome(record)}" if record else "no switchover"
+            if self.felt.get(name) is not None:
+                switched += f", clients {self.felt[name]:.0f}s"
             lines.append(f"  {name:<10} {f'{action.value}/{reason.value}':<30} {switched}")
         return "\n".join(lines) + "\n"
 
@@ -255,31 +332,44 @@ async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sy
     out.write(intro(speed))
     out.flush()
     configure_logging(fmt="console", level="warning", stream=sys.stderr)
-    clock = ScaledClock(DEMO_START, speed)
-    sim = Simulator(clock, project_id=PROJECT, ak=AK, sk=SK)
-    build_world(sim)
-    narrator = Narrator(clock, out)
     stop = asyncio.Event()
     with (
         _interruptible(stop) as interrupted,
         tempfile.TemporaryDirectory(prefix="dws-rebalancer-demo-") as tmp,
-        BackgroundServer(sim) as dws,
+        database(out) as pg,
     ):
-        settings = demo_settings(dws.url, _fresh_journal(Path(tmp), clock), listen)
-        ready = _announce(settings, dws.url, out)
-        watcher = asyncio.create_task(_finish_when_shown(narrator, stop, forever, out))
-        await serve_controller(
-            settings,
-            clock=clock,
-            time_scale=speed,
-            stop=stop,
-            sinks=[narrator],
-            on_ready=ready,
-            handle_signals=False,
-        )
-        watcher.cancel()
+        clock = ScaledClock(DEMO_START, speed)  # after the database: its start-up is no demo time
+        sim = Simulator(clock, project_id=PROJECT, ak=AK, sk=SK)
+        build_world(sim)
+        with sql_endpoint(pg, sim, clock, out) as probe, BackgroundServer(sim) as dws:
+            narrator = Narrator(clock, out, expect_probe=bool(probe))
+            settings = demo_settings(dws.url, _fresh_journal(Path(tmp), clock), listen, probe)
+            await _serve(settings, narrator, stop, forever=forever, speed=speed, out=out)
     if interrupted.is_set():
         out.write(f"\n{INTERRUPTED}\n")
         out.flush()
         return 0
     return 0 if narrator.complete() else 1
+
+
+async def _serve(
+    settings: Settings,
+    narrator: Narrator,
+    stop: asyncio.Event,
+    *,
+    forever: bool,
+    speed: float,
+    out: TextIO,
+) -> None:
+    """The controller itself, narrated, until everything was shown (or for ever)."""
+    watcher = asyncio.create_task(_finish_when_shown(narrator, stop, forever, out))
+    await serve_controller(
+        settings,
+        clock=narrator.clock,
+        time_scale=speed,
+        stop=stop,
+        sinks=[narrator],
+        on_ready=_announce(settings, settings.endpoint, out),
+        handle_signals=False,
+    )
+    watcher.cancel()

@@ -36,6 +36,7 @@ async def serve_controller(
         clock=clock,
         reset_journal=reset_journal,
         sinks=sinks,
+        time_scale=time_scale,
     ) as parts:
         runner = Runner(parts.reconciler, clock, time_scale=time_scale)
         server = HttpServer(

@@ -21,3 +21,5 @@ class LoopDeps:
     recorder: Recorder
     #: For what runs beside the cycle (the data-plane probe); the cycle itself is handed `now`.
     clock: Clock = field(default_factory=SystemClock)
+    #: How much faster than real time `clock` runs (the demo's); 1 in production.
+    time_scale: float = 1.0

@@ -8,6 +8,7 @@ and the switchover goes on; it never delays the cycle or the tracking (it runs a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
@@ -45,8 +46,14 @@ class Probes:
         except ProbeUnavailable as exc:
             log.warning("probe_unavailable", cluster=cluster.name, reason=str(exc))
             return
-        clock = self.deps.clock
-        probe = Probe(target, now=clock.now, monotonic=clock.monotonic, cluster=cluster.name)
+        clock, scale = self.deps.clock, self.deps.time_scale
+        probe = Probe(
+            target,
+            now=clock.now,
+            monotonic=clock.monotonic,
+            cluster=cluster.name,
+            sleep=lambda seconds: asyncio.sleep(seconds / scale),  # `clock`'s seconds
+        )
         probe.start()
         self._running[record.cluster_id] = _Running(record, probe, settings.tail)
 

@@ -82,7 +82,7 @@ class Probe:
         with contextlib.suppress(Exception):
             await self._check.close()
         result = summarize(self.samples, stopped=stopped, slow_after=self.target.interval)
-        log.info("probe stopped", cluster=self.cluster, errors=self.errors, **result.as_fields())
+        log.info("probe_stopped", cluster=self.cluster, errors=self.errors, **result.as_fields())
         return result
 
     async def _run(self) -> None:
@@ -102,7 +102,7 @@ class Probe:
             outcome = await self._check.attempt()
         except Exception as exc:  # not CancelledError: stop() must still end the task
             self.errors += 1
-            log.warning("probe attempt crashed", cluster=self.cluster, error=type(exc).__name__)
+            log.warning("probe_attempt_crashed", cluster=self.cluster, error=type(exc).__name__)
             outcome = Outcome(False, "other", type(exc).__name__)
         sample = Sample(at, started, self._monotonic(), outcome.ok, outcome.kind)
         self.samples.append(sample)
@@ -112,7 +112,7 @@ class Probe:
         """One line when the endpoint starts failing and one when it answers again."""
         if not sample.ok and not self._failing:
             error = scrub(outcome.error or "")
-            log.warning("probe failing", cluster=self.cluster, kind=sample.kind, error=error)
+            log.info("probe_failing", cluster=self.cluster, kind=sample.kind, error=error)
         elif sample.ok and self._failing:
-            log.info("probe answering again", cluster=self.cluster)
+            log.info("probe_answering_again", cluster=self.cluster)
         self._failing = not sample.ok

@@ -10,6 +10,9 @@ import sys
 
 import pytest
 
+from controller.app.demo import NO_PROBE
+from controller.simulator import postgres
+
 pytestmark = pytest.mark.e2e
 
 DEMO = [sys.executable, "-m", "controller", "demo", "--listen", "127.0.0.1:0"]
@@ -56,6 +59,14 @@ def test_demo_shows_everything_it_promises() -> None:
         assert "last switchover succeeded, interruption" in rows[name], rows[name]
     assert "blocked/version_unsupported" in rows["legacy-dw"]
     assert "no switchover" in rows["risk-dw"]
+    # Both interruptions, when a real PostgreSQL can stand in for the SQL endpoint.
+    if postgres.unavailable_reason() is None:
+        assert shown("sales-dw", "clients could not work for", "DWS's task took")
+        assert shown("etl-dw", "clients could not work for", "DWS's task took")
+        for name in ("etl-dw", "sales-dw"):
+            assert re.search(r"interruption \d+s, clients \d+s$", rows[name]), rows[name]
+    else:
+        assert NO_PROBE in out
 
 
 @pytest.mark.parametrize(

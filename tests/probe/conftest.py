@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from probe_pg import PgServer, running_server, unavailable_reason
+
+from controller.simulator.postgres import PgServer, running_server, unavailable_reason
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from probe_pg import PgServer
 from structlog.testing import capture_logs
 
 from controller.app.bootstrap import Parts, assemble
 from controller.clock import SystemClock
 from controller.settings import Settings
 from controller.simulator.app import create_app
+from controller.simulator.postgres import PgServer
 from controller.simulator.proxy import OutagePlan, TcpProxy, attach
 from controller.simulator.transport import SimulatorTransport
 from controller.simulator.world import Simulator

@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from probe_pg import PgServer
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
@@ -21,6 +20,7 @@ from controller.clock import SystemClock
 from controller.probe import Probe, Target
 from controller.probe.check import SqlCheck
 from controller.probe.endpoint import APPLICATION_NAME
+from controller.simulator.postgres import PgServer
 from controller.simulator.proxy import OutagePlan, TcpProxy, attach
 from controller.simulator.world import Simulator
 
@@ -106,7 +106,7 @@ async def test_a_wrong_password_is_an_auth_failure_and_never_appears(pg: PgServe
     seen = repr(logs) + repr(probe) + repr(probe.samples) + repr(result) + repr(probe.target)
     assert wrong not in seen
     assert pg.password not in seen
-    failing = [e for e in logs if e["event"] == "probe failing"]
+    failing = [e for e in logs if e["event"] == "probe_failing"]
     assert len(failing) == 1  # one line when it starts failing, not one a second
     assert "password authentication failed" in failing[0]["error"]
 

@@ -61,7 +61,7 @@ async def test_a_crashing_attempt_is_counted_as_a_failed_sample_and_the_probe_go
     assert [s.ok for s in probe.samples[:3]] == [True, False, True]
     assert result.failure_kinds == {"other": 1}
     assert result.recovered
-    assert any(e["event"] == "probe attempt crashed" and e["error"] == "RuntimeError" for e in logs)
+    assert any(e["event"] == "probe_attempt_crashed" and e["error"] == "RuntimeError" for e in logs)
     assert check.closed
 
 

@@ -1,7 +1,8 @@
-"""A real PostgreSQL for the probe tests: initdb'd in a temp dir, run by a non-root user, on 127.0.0.1.
+"""A real PostgreSQL standing in for a DWS cluster's SQL endpoint: initdb'd in a temp dir, run by a
+non-root user, on 127.0.0.1, for the data-plane probe's tests and the demo.
 
 A probe role logs in with a password over TCP (scram-sha-256 in pg_hba.conf) and may only
-CONNECT to its database, as the README tells DWS users to set it up.
+CONNECT to its database, as docs/probe.md tells DWS users to set it up.
 """
 
 from __future__ import annotations
