@@ -2,8 +2,8 @@
 
 Each probe's measurement is recorded as a `ProbeFinished` event (journal, metrics, log).
 
-A probe is measurement, not a guard: one that cannot start (no endpoint, no password) is logged
-and the switchover goes on; it never delays the cycle or the tracking (it runs as its own task).
+A probe is measurement, not a guard: one that cannot start (no endpoint, no password) is
+recorded as `ProbeSkipped` and the switchover goes on; it never delays the cycle or the tracking (it runs as its own task).
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
-import structlog
-
 from controller.loop.deps import LoopDeps
 from controller.model import ClientImpact, Cluster, SwitchoverRecord
 from controller.probe import Probe, ProbeResult, ProbeUnavailable, build_target
-from controller.record.events import ProbeFinished
+from controller.record.events import ProbeFinished, ProbeSkipped
 from controller.settings import EffectivePolicy
-
-log = structlog.get_logger("controller.loop.probes")
 
 
 @dataclass
@@ -44,7 +40,7 @@ class Probes:
         try:
             target = build_target(settings, listed=cluster.sql_endpoint)
         except ProbeUnavailable as exc:
-            log.warning("probe_unavailable", cluster=cluster.name, reason=str(exc))
+            self.deps.recorder.record(ProbeSkipped(record, str(exc)))
             return
         clock, scale = self.deps.clock, self.deps.time_scale
         probe = Probe(
@@ -74,7 +70,8 @@ class Probes:
         for cid in due:
             running = self._running.pop(cid)
             result = await running.probe.stop()
-            self.deps.recorder.record(ProbeFinished(running.record, impact(result)))
+            errors = running.probe.errors
+            self.deps.recorder.record(ProbeFinished(running.record, impact(result), errors))
 
 
 def impact(result: ProbeResult) -> ClientImpact:

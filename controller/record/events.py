@@ -88,10 +88,21 @@ class SwitchoverFinished(Event):
 
 @dataclass(frozen=True)
 class ProbeFinished(Event):
-    """The data-plane probe of a switchover stopped (`tail` after its end): what clients felt."""
+    """The data-plane probe of a switchover stopped (`tail` after its end): what clients felt.
+
+    `errors` counts attempts that broke inside the probe itself (a bug, not an outage)."""
 
     record: SwitchoverRecord
     impact: ClientImpact
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeSkipped(Event):
+    """A switchover's probe could not start (no endpoint, no password): it goes on unmeasured."""
+
+    record: SwitchoverRecord
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,20 @@ class Metrics:
         for trigger in Trigger:
             self._interruption.labels(trigger.value)
             self._client_interruption.labels(trigger.value)
+        self._probes = Counter(
+            PREFIX + "probes_total",
+            "Data-plane probes of switchovers, by outcome: measured, no_samples, or unavailable "
+            "(no endpoint or password: the switchover went on unmeasured).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("measured", "no_samples", "unavailable"):
+            self._probes.labels(outcome)
+        self._probe_errors = Counter(
+            PREFIX + "probe_errors_total",
+            "Probe attempts that broke inside the probe itself (a bug, not an outage).",
+            registry=self.registry,
+        )
 
     def _create_controller_metrics(self) -> None:
         self._api_requests = Counter(
@@ -193,12 +207,20 @@ class Metrics:
         if record.interruption_seconds is not None:
             self._interruption.labels(record.trigger.value).observe(record.interruption_seconds)
 
-    def probe_finished(self, record: SwitchoverRecord, impact: ClientImpact) -> None:
+    def probe_finished(
+        self, record: SwitchoverRecord, impact: ClientImpact, *, errors: int = 0
+    ) -> None:
+        self._probes.labels("measured" if impact.samples else "no_samples").inc()
+        if errors:
+            self._probe_errors.inc(errors)
         if impact.interruption_seconds is not None:
             self._client_interruption.labels(record.trigger.value).observe(
                 impact.interruption_seconds
             )
         self.clusters.probe_finished(record, impact)
+
+    def probe_skipped(self) -> None:
+        self._probes.labels("unavailable").inc()
 
     def set_paused(self, paused: bool) -> None:
         self._paused.set(1 if paused else 0)

@@ -94,7 +94,7 @@ def _as_owner(argv: list[str]) -> list[str]:
 
 
 def _run(argv: list[str], cwd: Path) -> None:
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 (our own argv: the PostgreSQL tools, no shell)
         _as_owner(argv), cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:

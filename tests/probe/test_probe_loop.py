@@ -94,6 +94,8 @@ async def test_the_controller_measures_what_clients_felt_beside_the_control_plan
         "dws_rebalancer_last_client_interruption_seconds", {"dws_cluster": "dws-sales"}
     )
     assert last == record.client.interruption_seconds
+    assert registry.get_sample_value("dws_rebalancer_probes_total", {"outcome": "measured"}) == 1
+    assert registry.get_sample_value("dws_rebalancer_probe_errors_total") == 0
     (line,) = [e for e in logs if e["event"] == "client_interruption_measured"]
     assert line["client_interruption_seconds"] == record.client.interruption_seconds
     assert pg.password not in repr(logs)
@@ -115,3 +117,5 @@ async def test_a_probe_that_cannot_start_never_stops_the_switchover(
     assert len(sim.switchovers) == 1
     (line,) = [e for e in logs if e["event"] == "probe_unavailable"]
     assert "password_file" in line["reason"]
+    probes = parts.metrics.registry.get_sample_value
+    assert probes("dws_rebalancer_probes_total", {"outcome": "unavailable"}) == 1

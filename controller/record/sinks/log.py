@@ -15,6 +15,7 @@ from controller.record.events import (
     Event,
     Origin,
     ProbeFinished,
+    ProbeSkipped,
     Refusal,
     SwitchoverConfirmed,
     SwitchoverFinished,
@@ -59,6 +60,8 @@ class LogSink:
                 self._finished(record)
             case ProbeFinished():
                 self._probed(event)
+            case ProbeSkipped(record=record, reason=reason):
+                self._bound(record).warning("probe_unavailable", reason=reason)
             case BreakerOpened(cluster_id=cluster_id, cluster_name=name):
                 self.log.bind(cluster=name, cluster_id=cluster_id).error(
                     "breaker_opened",
@@ -97,6 +100,7 @@ class LogSink:
             failed_seconds=impact.failed_seconds,
             control_plane_seconds=event.record.interruption_seconds,
             samples=impact.samples,
+            probe_errors=event.errors,
         )
 
     def _bound(self, record: SwitchoverRecord) -> Any:

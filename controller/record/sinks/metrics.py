@@ -10,6 +10,7 @@ from controller.record.events import (
     DecisionMade,
     Event,
     ProbeFinished,
+    ProbeSkipped,
     SwitchoverFinished,
     SwitchoverStarted,
 )
@@ -34,8 +35,10 @@ class MetricsSink:
                 m.switchover_started(record)
             case SwitchoverFinished(record=record):
                 m.switchover_finished(record)
-            case ProbeFinished(record=record, impact=impact):
-                m.probe_finished(record, impact)
+            case ProbeFinished(record=record, impact=impact, errors=errors):
+                m.probe_finished(record, impact, errors=errors)
+            case ProbeSkipped():
+                m.probe_skipped()
             case ClustersObserved():
                 m.set_paused(event.paused)
                 m.observe_clusters(
