@@ -22,6 +22,8 @@ _SECRET_KEYS = frozenset(
     {
         "ak",
         "sk",
+        "securitytoken",
+        "x_metadata_token",
         "access_key",
         "access_key_id",
         "secret_key",
@@ -54,7 +56,8 @@ _TEXT_PATTERNS = (
     re.compile(r"(?i)(\bAccess=)[^,\s\"']+"),
     re.compile(r"(?i)(\bSignature=)[0-9a-f]+"),
     re.compile(
-        r"(?i)(\b(?:x-auth-token|x-security-token|x-subject-token)[\"']?\s*[:=]\s*[\"']?)[^\s,\"'}]+"
+        r"(?i)(\b(?:x-auth-token|x-security-token|x-subject-token|x-metadata-token)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\s,\"'}]+"
     ),
 )
 

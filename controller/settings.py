@@ -152,6 +152,126 @@ class ProbeSettings(_Strict):
         return [value] if value else []
 
 
+#: The SYS.DWS metrics the load gate may limit: (dimension, raw period). Cluster metrics are
+#: keyed by `datastore_id` (the cluster id), node metrics by `dws_instance_id` (a node id).
+CLOUD_EYE_METRICS: dict[str, tuple[str, dt.timedelta]] = {
+    **{
+        name: ("datastore_id", dt.timedelta(minutes=4))
+        for name in (
+            "dws001_shared_buffer_hit_ratio",
+            "dws005_physical_reads_per_second",
+            "dws006_physical_writes_per_second",
+            "dws008_active_sql_count",
+            "dws009_session_count",
+        )
+    },
+    **{
+        name: ("dws_instance_id", dt.timedelta(minutes=1))
+        for name in (
+            "dws010_cpu_usage",
+            "dws011_mem_usage",
+            "dws012_iops",
+            "dws013_bytes_in",
+            "dws014_bytes_out",
+            "dws018_disk_read_throughput",
+            "dws019_disk_write_throughput",
+            "dws020_avg_disk_sec_per_read",
+            "dws021_avg_disk_sec_per_write",
+            "dws022_avg_disk_queue_length",
+        )
+    },
+}
+#: The shortest lookback: a cluster metric has one raw point every 4 minutes.
+LOAD_MIN_LOOKBACK = dt.timedelta(minutes=5)
+#: The batch cap of the clouds documented so far (10 in one, 500 in another).
+CLOUD_EYE_MAX_BATCH = 500
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", value.strip()):
+        raise ValueError(f"an http(s) URL with a host and no path, not {value!r}")
+    return None if value is None else value.strip().rstrip("/")
+
+
+class CloudEyeSettings(_Strict):
+    """The Cloud Eye (CES) load gate: every limit must hold over the lookback."""
+
+    endpoint: str | None = None  # default https://ces.{region}.myhuaweicloud.com
+    limits: dict[str, float] = Field(default_factory=dict)
+    lookback: PositiveDuration = dt.timedelta(minutes=15)
+    filter: Literal["average", "max", "min", "sum", "variance"] = "max"
+    max_metrics_per_call: int = Field(default=10, ge=1, le=CLOUD_EYE_MAX_BATCH)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, limit in value.items():
+            if name not in CLOUD_EYE_METRICS:
+                raise ValueError(
+                    f"unknown SYS.DWS metric {name!r} (one of {', '.join(CLOUD_EYE_METRICS)})"
+                )
+            if not 0 <= limit < float("inf"):
+                raise ValueError(f"the limit of {name} must be a finite number >= 0, not {limit}")
+        return value
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, value: dt.timedelta) -> dt.timedelta:
+        if value < LOAD_MIN_LOOKBACK:
+            raise ValueError(f"must be at least {format_duration(LOAD_MIN_LOOKBACK)}")
+        return value
+
+
+class PrometheusSettings(_Strict):
+    """PromQL blockers: any query returning a non-empty vector blocks."""
+
+    url: str | None = None
+    blockers: list[str] = Field(default_factory=list)
+    timeout: PositiveDuration = dt.timedelta(seconds=10)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        # Prometheus often sits behind a path prefix (an ingress): a path is allowed here.
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value.strip()):
+            raise ValueError(f"an http(s) URL, not {value!r}")
+        return None if value is None else value.strip().rstrip("/")
+
+    @field_validator("blockers")
+    @classmethod
+    def _blockers(cls, value: list[str]) -> list[str]:
+        if any(not query.strip() for query in value):
+            raise ValueError("a blocker must be a PromQL query, not empty")
+        return value
+
+    @model_validator(mode="after")
+    def _url_for_blockers(self) -> Self:
+        if self.blockers and self.url is None:
+            raise ValueError("prometheus.blockers need prometheus.url")
+        return self
+
+
+class LoadSettings(_Strict):
+    """The load gates: Cloud Eye limits, PromQL blockers, and how the switchover hour is chosen."""
+
+    cloud_eye: CloudEyeSettings = Field(default_factory=CloudEyeSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    schedule: Literal["window", "quietest"] = "window"
+
+    @model_validator(mode="after")
+    def _profile_metrics(self) -> Self:
+        if self.schedule == "quietest" and not self.cloud_eye.limits:
+            raise ValueError(
+                "schedule: quietest builds its profile from cloud_eye.limits: set at least one"
+            )
+        return self
+
+
 class Policy(_Strict):
     """When a switchover may run. Overrides replace individual fields per cluster."""
 
@@ -176,6 +296,7 @@ class Policy(_Strict):
     allow_degraded: bool = False
     allow_readonly: bool = False
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
+    load: LoadSettings = Field(default_factory=LoadSettings)
 
     @field_validator("min_version")
     @classmethod
@@ -216,60 +337,120 @@ class Override(_Strict):
         return [self.match] if isinstance(self.match, str) else list(self.match)
 
 
-class Auth(_Strict):
-    """Credentials: AK/SK (optionally temporary, with a security token), a static IAM token,
-    or an IAM username/password/domain exchanged for a token."""
+#: Methods whose credentials come from auth.* keys; the others find theirs at run time.
+_KEYED_METHODS = {"aksk": "AK/SK", "token": "token", "password": "username/password"}
+DEFAULT_METADATA_ENDPOINT = "http://169.254.169.254"
 
+
+class Auth(_Strict):
+    """Credentials: how the controller authenticates (`method`) and the keys that method reads.
+
+    Static: AK/SK (optionally temporary, with a security token), an IAM token, or an IAM
+    username/password/domain exchanged for a token, each inline or as a file re-read when it
+    changes. Or from the environment in the vendor SDK's names, the ECS metadata service (node
+    agency), OIDC workload identity federation, or CCE pod identity.
+    """
+
+    method: Literal[
+        "auto", "aksk", "token", "password", "env", "metadata", "oidc", "pod_identity"
+    ] = "auto"
     ak: str | None = None
+    ak_file: Path | None = None
     sk: SecretStr | None = None
+    sk_file: Path | None = None
     security_token: SecretStr | None = None
+    security_token_file: Path | None = None
     token: SecretStr | None = None
+    token_file: Path | None = None
     username: str | None = None
     password: SecretStr | None = None
+    password_file: Path | None = None
     domain: str | None = None
-    iam_endpoint: str | None = None  # default https://iam.{region}.myhuaweicloud.com
-
-    @property
-    def method(self) -> Literal["aksk", "token", "password"]:
-        if self.ak:
-            return "aksk"
-        if self.token:
-            return "token"
-        return "password"
+    iam_endpoint: str | None = None  # default HUAWEICLOUD_SDK_IAM_ENDPOINT, else by region
+    metadata_endpoint: str = DEFAULT_METADATA_ENDPOINT
+    idp_id: str | None = None  # default HUAWEICLOUD_SDK_IDP_ID
+    id_token_file: Path | None = None  # default HUAWEICLOUD_SDK_ID_TOKEN_FILE
 
     def secret_values(self) -> list[str]:
-        """What every log line masks: the secrets, and the AK too (it identifies the account)."""
+        """What every log line masks: the secrets, and the AK too (it identifies the account).
+
+        Secrets read from files, or obtained at run time, are registered when they are read.
+        """
         secrets = [self.sk, self.security_token, self.token, self.password]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         return [*values, *([self.ak] if self.ak else [])]
 
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_lower(cls, value: object) -> object:
+        return value.lower().replace("-", "_") if isinstance(value, str) else value
+
+    @field_validator("iam_endpoint", "metadata_endpoint")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+/?", value.strip()):
+            raise ValueError(f"an http(s) URL with a host and no path, not {value!r}")
+        return None if value is None else value.strip().rstrip("/")
+
     @model_validator(mode="after")
     def _one_method(self) -> Self:
+        keyed = self._keyed_methods()
+        if len(keyed) > 1:
+            labels = ", ".join(_KEYED_METHODS.get(m, m) for m in keyed)
+            raise ValueError(f"more than one authentication method configured: {labels}")
+        named = keyed[0] if keyed else None
+        if self.method == "auto":
+            if named is not None:  # explicit keys win: auto means that method
+                object.__setattr__(self, "method", named)
+        elif self.method in _KEYED_METHODS and named is None:
+            raise ValueError(f"auth.method {self.method} needs {_NEEDS[self.method]}")
+        elif named is not None and named != self.method:
+            raise ValueError(
+                f"auth.method is {self.method}, but keys of method {named} are set too"
+            )
+        return self
+
+    def _keyed_methods(self) -> list[str]:
+        """The methods whose auth.* keys are set, each checked for completeness."""
+        _one_of(self, "ak", "sk", "security_token", "token", "password")
         methods = []
-        if self.ak or self.sk:
-            if not (self.ak and self.sk and self.sk.get_secret_value()):
+        if self.ak or self.ak_file or self.sk or self.sk_file:
+            if not ((self.ak or self.ak_file) and (_set(self.sk) or self.sk_file)):
                 raise ValueError("AK/SK authentication needs both auth.ak and auth.sk")
-            methods.append("ak/sk")
-        if self.token and self.token.get_secret_value():
+            methods.append("aksk")
+        if (self.security_token or self.security_token_file) and "aksk" not in methods:
+            raise ValueError("auth.security_token only goes with temporary auth.ak/auth.sk")
+        if _set(self.token) or self.token_file:
             methods.append("token")
-        if self.username or self.password:
-            if not (self.username and self.password and self.domain):
+        if self.username or self.password or self.password_file:
+            if not (self.username and (self.password or self.password_file) and self.domain):
                 raise ValueError(
                     "password authentication needs auth.username, auth.password and auth.domain"
                 )
-            methods.append("username/password")
-        if self.security_token and not self.ak:
-            raise ValueError("auth.security_token only goes with temporary auth.ak/auth.sk")
-        if not methods:
-            raise ValueError(
-                "no credentials: set auth.ak + auth.sk, auth.token, or auth.username + "
-                "auth.password + auth.domain (e.g. DWS_REBALANCER_AUTH__AK / __SK)"
-            )
-        if len(methods) > 1:
-            raise ValueError(
-                f"more than one authentication method configured: {', '.join(methods)}"
-            )
-        return self
+            methods.append("password")
+        if (self.idp_id or self.id_token_file) and self.method not in ("auto", "oidc"):
+            raise ValueError("auth.idp_id and auth.id_token_file only go with auth.method oidc")
+        if self.idp_id and self.id_token_file:
+            methods.append("oidc")
+        return methods
+
+
+_NEEDS = {
+    "aksk": "auth.ak (or auth.ak_file) and auth.sk (or auth.sk_file)",
+    "token": "auth.token (or auth.token_file)",
+    "password": "auth.username, auth.password (or auth.password_file) and auth.domain",
+}
+
+
+def _set(value: SecretStr | None) -> bool:
+    return value is not None and bool(value.get_secret_value())
+
+
+def _one_of(auth: Auth, *names: str) -> None:
+    """A secret comes inline or from a file, never both (which would win is a guess)."""
+    for name in names:
+        if getattr(auth, name) is not None and getattr(auth, f"{name}_file") is not None:
+            raise ValueError(f"set auth.{name} or auth.{name}_file, not both")
 
 
 #: The environment `load_settings` was given; None means the process environment.
@@ -335,7 +516,7 @@ class Settings(BaseSettings):
     project_id: str = Field(min_length=1)
     region: str = "cn-north-4"
     enterprise_project_id: str | None = None
-    auth: Auth
+    auth: Auth = Field(default_factory=Auth)  # auto: the vendor SDK's sources when empty
     poll_interval: PositiveDuration = dt.timedelta(seconds=60)
     tracking_interval: PositiveDuration = dt.timedelta(seconds=5)
     switchover_timeout: PositiveDuration = dt.timedelta(minutes=30)
@@ -410,6 +591,8 @@ class Settings(BaseSettings):
         if isinstance(override.policy.get("probe"), Mapping):
             # probe keys merge one by one: `probe: {host: ...}` keeps the base user and password
             merged["probe"] = {**base["probe"], **override.policy["probe"]}
+        if isinstance(override.policy.get("load"), Mapping):
+            merged["load"] = _merge_load(base["load"], override.policy["load"])
         return Policy.model_validate(merged)
 
     @property
@@ -425,6 +608,10 @@ class Settings(BaseSettings):
         return (self.auth.iam_endpoint or f"https://iam.{self.region}.myhuaweicloud.com").rstrip(
             "/"
         )
+
+    def cloud_eye_endpoint(self, load: LoadSettings) -> str:
+        """The CES endpoint of a load policy; by default the region's."""
+        return load.cloud_eye.endpoint or f"https://ces.{self.region}.myhuaweicloud.com"
 
     def policies(self) -> list[EffectivePolicy]:
         """Every policy a cluster can be judged by: the base one and each override's."""
@@ -451,6 +638,15 @@ class Settings(BaseSettings):
             policy = self.policy if index is None else self._merge(self.overrides[index])
             self._effective[index] = EffectivePolicy(**dict(policy), selection=self.clusters)
         return self._effective[index]
+
+
+def _merge_load(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`load: {cloud_eye: {limits: ...}}` replaces the limits and keeps the base endpoint."""
+    merged = {**base, **override}
+    for part in ("cloud_eye", "prometheus"):
+        if isinstance(override.get(part), Mapping):
+            merged[part] = {**base[part], **override[part]}
+    return merged
 
 
 def matches_any(patterns: list[str], cluster_id: str, cluster_name: str) -> bool:

@@ -148,7 +148,6 @@ def test_bad_config_names_the_field(tmp_path: Path, extra: str, message: str) ->
     ("auth", "message"),
     [
         ("{ak: AK}", "needs both auth.ak and auth.sk"),
-        ("{}", "no credentials"),
         ("{ak: AK, sk: S, token: T}", "more than one authentication method"),
         ("{username: u, password: p}", "needs auth.username, auth.password and auth.domain"),
         ("{token: T, security_token: X}", "security_token only goes with"),

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from controller.clock import Clock, SystemClock
-from controller.simulator import render
+from controller.simulator import cloudeye, credential_routes, render
 from controller.simulator.auth import Denied, Issued, Request, check_dws_request, issue_token
 from controller.simulator.faults import CANNED_KINDS, ConnectionDropped, Fault, Reply, canned
 from controller.simulator.world import ClusterNotFound, Simulator, SwitchoverRefused
@@ -33,6 +33,9 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(_CLUSTERS + r"/(?P<cluster>[^/]+)/?$"), "get_cluster"),
     ("POST", re.compile(_CLUSTERS + r"/(?P<cluster>[^/]+)/switchover/?$"), "switchover"),
     ("POST", re.compile(r"^/v3/auth/tokens/?$"), "iam_token"),
+    # Cloud Eye (simulator/cloudeye.py): its own host in the cloud, one emulator here.
+    ("POST", re.compile(r"^/V1\.0/(?P<project>[^/]+)/batch-query-metric-data/?$"), cloudeye.BATCH),
+    ("GET", re.compile(r"^/V1\.0/(?P<project>[^/]+)/metric-data/?$"), cloudeye.SHOW),
 )
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 #: A dropped connection announces this much body and sends only the first bytes of it.
@@ -118,6 +121,10 @@ class _Exchange:
     async def run(self) -> None:
         with self.sim.lock:
             self.sim.catch_up()
+        credential = credential_routes.find(self.request.method, self.request.path)
+        if credential is not None:  # metadata, pod identity, IAM federation: their own checks
+            await self.respond(credential_routes.answer(self.sim, credential, self.request))
+            return
         routed = route(self.request.method, self.request.path)
         if routed is None:
             self.sim.counts["not_found"] += 1
@@ -131,6 +138,9 @@ class _Exchange:
                 self.sim.counts["unauthorized"] += 1
                 await self.respond(self.denied(denied))
                 return
+        if operation in cloudeye.OPERATIONS:
+            await self.cloud_eye(operation)
+            return
         fault = self.sim.faults.take(operation)
         if fault is not None and fault.kind in CANNED_KINDS | {"timeout", "reset"}:
             self.sim.counts[operation] += 1
@@ -165,6 +175,24 @@ class _Exchange:
             except SwitchoverRefused as exc:
                 return operation, self.error(400, exc.code, str(exc))
             return operation, json_reply(200, {})
+
+    async def cloud_eye(self, operation: str) -> None:
+        """A CES call: its own faults (a timeout hangs like DWS's), then the curves' datapoints."""
+        self.sim.counts[operation] += 1
+        fault = self.sim.cloud_eye.take()
+        if fault is not None and fault.kind == "timeout":
+            await self.hang(fault.seconds)
+            return
+        with self.sim.lock:
+            self.sim.catch_up()
+            nodes = {
+                c.id: [n["id"] for n in render.detail(c, self.sim.now)["nodes"]]
+                for c in self.sim.clusters
+            }
+            reply = cloudeye.answer(
+                self.sim.cloud_eye, operation, self.request, nodes, self.sim.now, fault
+            )
+        await self.respond(reply)
 
     def list_reply(self) -> Reply:
         wanted = self.request_param("enterprise_project_id")

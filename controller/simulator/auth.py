@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.dws import signing
+from controller.simulator.identity import check_temporary, temporary_refusal
 from controller.simulator.world import Simulator
 
 MAX_CLOCK_SKEW = dt.timedelta(minutes=15)
@@ -83,10 +84,12 @@ def _check_signature(sim: Simulator, request: Request, wall_now: dt.datetime) ->
         return _unauthorized("X-Sdk-Date is not YYYYMMDDTHHMMSSZ")
     if abs(sdk_date - wall_now) > MAX_CLOCK_SKEW:
         return _unauthorized("X-Sdk-Date is more than 15 minutes away from the server's time")
-    if not _same(parsed.ak, sim.ak):
-        return _unauthorized("access key not found")
+    sk = sim.sk if _same(parsed.ak, sim.ak) else _temporary_sk(sim, parsed.ak, request)
+    if sk is None:
+        security_token = request.headers.get("x-security-token")
+        return _unauthorized(temporary_refusal(sim.identity, parsed.ak, security_token, sim.now))
     valid = signing.verify(
-        sk=sim.sk,
+        sk=sk,
         parsed=parsed,
         method=request.method,
         raw_path=request.raw_path,
@@ -95,6 +98,11 @@ def _check_signature(sim: Simulator, request: Request, wall_now: dt.datetime) ->
         body=request.body,
     )
     return None if valid else _unauthorized("verify aksk signature fail")
+
+
+def _temporary_sk(sim: Simulator, ak: str, request: Request) -> str | None:
+    """The SK of a current temporary key (metadata, federation, pod identity) shown with its token."""
+    return check_temporary(sim.identity, ak, request.headers.get("x-security-token"), sim.now)
 
 
 def _same(a: str, b: str) -> bool:

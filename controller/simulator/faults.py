@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-OPERATIONS = ("list_clusters", "get_cluster", "switchover", "iam_token")
+OPERATIONS = (
+    "list_clusters",
+    "get_cluster",
+    "switchover",
+    "iam_token",
+    "metadata_token",
+    "metadata_securitykey",
+    "iam_id_token",
+    "iam_securitytoken",
+    "pod_identity",
+)
 ANY_OPERATION = "*"
 #: Kinds answered with a ready-made HTTP response instead of the real one.
 CANNED_KINDS = frozenset(

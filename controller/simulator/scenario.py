@@ -30,7 +30,9 @@ from controller.clock import Clock
 from controller.config_types import parse_duration
 from controller.model import WEEKDAYS
 from controller.settings import describe_validation_error
+from controller.simulator.cloudeye import CloudEyeSpec
 from controller.simulator.faults import Fault, validate
+from controller.simulator.identity import IdentitySpec
 from controller.simulator.world import OUTCOMES, Simulator, SimulatorError, parse_flags
 
 _ID_NAMESPACE = uuid.UUID("5b0c1e55-6f44-4f1e-9d0a-3c5ad1e0a7b2")
@@ -191,6 +193,8 @@ class Scenario(_Model):
     clusters: list[ClusterSpec] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)
+    identity: IdentitySpec = Field(default_factory=IdentitySpec)
+    cloud_eye: CloudEyeSpec = Field(default_factory=CloudEyeSpec)
 
     @model_validator(mode="after")
     def _known_clusters(self) -> Scenario:
@@ -209,6 +213,9 @@ class Scenario(_Model):
         for i, event in enumerate(self.events):
             if event.cluster not in known:
                 raise ValueError(f"events.{i}.cluster: no cluster named {event.cluster!r}")
+        for key in self.cloud_eye.clusters:
+            if key not in known:
+                raise ValueError(f"cloud_eye.clusters.{key}: no cluster named {key!r}")
         return self
 
     def with_overrides(
@@ -236,6 +243,7 @@ class Scenario(_Model):
             iam_users={u.name: (u.password.get_secret_value(), u.domain) for u in self.iam_users},
             token_ttl=self.token_ttl,
         )
+        sim.identity.spec = self.identity
         try:
             for cluster in self.clusters:
                 sim.add_cluster(**cluster.fields())
@@ -248,7 +256,16 @@ class Scenario(_Model):
                 spec.inject(sim)
             else:
                 sim.at(spec.at, functools.partial(spec.inject, sim))
+        self._install_cloud_eye(sim)
         return sim
+
+    def _install_cloud_eye(self, sim: Simulator) -> None:
+        ids = {c.fields()["id"]: c.fields()["id"] for c in self.clusters}
+        ids |= {c.name: c.fields()["id"] for c in self.clusters}
+        self.cloud_eye.install(sim.cloud_eye, ids)
+        for fault in self.cloud_eye.faults:
+            if fault.at is not None:
+                sim.at(fault.at, functools.partial(fault.apply, sim.cloud_eye))
 
 
 def default_scenario_path() -> Path:

@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from controller.clock import Clock
 from controller.model import FLAG_NORMAL, FLAG_UNBALANCED, SWITCHOVER_FAILED_TASK, SWITCHOVER_TASK
+from controller.simulator.cloudeye import CloudEye
 from controller.simulator.cluster import (
     LOAD_FACTOR,
     OUTCOMES,
@@ -31,6 +32,7 @@ from controller.simulator.cluster import (
     switchover_refusal,
 )
 from controller.simulator.faults import FaultInjector
+from controller.simulator.identity import IdentityState
 
 __all__ = [
     "LOAD_FACTOR",
@@ -124,6 +126,10 @@ class Simulator:
         self.counts: collections.Counter[str] = collections.Counter()
         self.switchovers: list[SwitchoverPost] = []
         self.faults = FaultInjector()
+        #: Short-lived credentials: what the scenario's identity sources issued (identity.py).
+        self.identity = IdentityState()
+        #: The project's emulated Cloud Eye: load curves and its own faults (simulator/cloudeye.py).
+        self.cloud_eye = CloudEye()
         #: Called with (cluster, job) as each switchover starts, ours or the console's: the hook
         #: a TCP proxy in front of a real database uses to cut or stall it (simulator/proxy.py).
         self.switchover_listeners: list[Callable[[SimCluster, Job], None]] = []

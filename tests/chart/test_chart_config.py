@@ -32,6 +32,7 @@ DIFFERENT_ON_PURPOSE = {
     "listen": "the container port",
     "journal_path": "on the journal volume",
     "log_format": "json: pods log to a collector, not a terminal",
+    "auth": "files in the mounted Secret (re-read on rotation), not inline values",
 }
 
 

@@ -91,69 +91,8 @@ def test_incomplete_values_fail_with_a_message_naming_the_value(
         render(values)
 
 
-_CREDENTIAL_CASES = [
-    (
-        {"auth": {"ak": "AK", "sk": "SK"}},
-        {
-            "DWS_REBALANCER_AUTH__AK": ("rb-dws-rebalancer", "ak"),
-            "DWS_REBALANCER_AUTH__SK": ("rb-dws-rebalancer", "sk"),
-        },
-    ),
-    (
-        {"auth": {"ak": "", "sk": "", "token": "T"}},
-        {"DWS_REBALANCER_AUTH__TOKEN": ("rb-dws-rebalancer", "token")},
-    ),
-    (
-        {"auth": {"ak": "AK", "sk": "SK", "securityToken": "ST"}},
-        {
-            "DWS_REBALANCER_AUTH__AK": ("rb-dws-rebalancer", "ak"),
-            "DWS_REBALANCER_AUTH__SK": ("rb-dws-rebalancer", "sk"),
-            "DWS_REBALANCER_AUTH__SECURITY_TOKEN": ("rb-dws-rebalancer", "securityToken"),
-        },
-    ),
-    (
-        {"auth": {"existingSecret": "dws", "secretKeys": {"ak": "access-key", "sk": "secret-key"}}},
-        {
-            "DWS_REBALANCER_AUTH__AK": ("dws", "access-key"),
-            "DWS_REBALANCER_AUTH__SK": ("dws", "secret-key"),
-        },
-    ),
-    (
-        {
-            "auth": {
-                "existingSecret": "dws",
-                "secretKeys": {"ak": "", "sk": "", "username": "u", "password": "p", "domain": "d"},
-            }
-        },
-        {
-            "DWS_REBALANCER_AUTH__USERNAME": ("dws", "u"),
-            "DWS_REBALANCER_AUTH__PASSWORD": ("dws", "p"),
-            "DWS_REBALANCER_AUTH__DOMAIN": ("dws", "d"),
-        },
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("auth", "expected"),
-    _CREDENTIAL_CASES,
-    ids=["aksk", "token", "temporary-aksk", "existing-secret", "existing-secret-password"],
-)
-def test_credentials_reach_the_controller_from_the_secret(
-    auth: dict[str, Any], expected: dict[str, tuple[str, str]]
-) -> None:
-    objs = objects(render(minimal_values(**auth)))
-    refs = {
-        name: (source["secretKeyRef"]["name"], source["secretKeyRef"]["key"])
-        for name, source in env_map(objs).items()
-        if name.startswith("DWS_REBALANCER_AUTH__")
-    }
-    assert refs == expected
-    chart_secret = [o for o in objs if o["kind"] == "Secret"]
-    if "existingSecret" in auth["auth"]:
-        assert chart_secret == []
-    else:
-        assert set(chart_secret[0]["data"]) == {key for _, key in expected.values()}
+# The credentials' own tests (files from the mounted Secret, OIDC, keyless methods) live in
+# test_chart_credentials.py.
 
 
 def test_iam_endpoint_is_passed_as_plain_environment() -> None:
@@ -225,7 +164,7 @@ def _checksums(values: dict[str, Any]) -> dict[str, str]:
     [
         ({"config": {"dry_run": True}}, {"checksum/config"}),
         ({"config": {"policy": {"cooldown": "12h"}}}, {"checksum/config"}),
-        ({"auth": {"sk": "rotated"}}, {"checksum/secret"}),
+        ({"auth": {"sk": "rotated"}}, set()),  # mounted files: re-read, no restart
         ({"podLabels": {"team": "dba"}}, set()),
     ],
     ids=["dry-run", "policy", "credential", "unrelated"],

@@ -124,10 +124,43 @@ domain: DOMAIN
 {{- .Values.auth.existingSecret | default (include "dws-rebalancer.fullname" .) }}
 {{- end }}
 
+{{/* Where the Secret's credentials and the OIDC token are mounted (outside the read-only config). */}}
+{{- define "dws-rebalancer.credentialsDir" -}}/var/run/secrets/dws-rebalancer/credentials{{- end }}
+{{- define "dws-rebalancer.oidcTokenDir" -}}/var/run/secrets/dws-rebalancer/oidc{{- end }}
+
+{{/* Methods that find their credentials at run time: no Secret. */}}
+{{- define "dws-rebalancer.runtimeMethods" -}}["env", "metadata", "oidc", "pod_identity"]{{- end }}
+
+{{/* Credential name -> its key in the Secret, for each credential that is set (YAML map). */}}
+{{- define "dws-rebalancer.credentialKeys" -}}
+{{- $keys := dict }}
+{{- range $name, $_ := include "dws-rebalancer.credentialEnvNames" . | fromYaml }}
+{{- if $.Values.auth.existingSecret }}
+{{- with index $.Values.auth.secretKeys $name }}{{ $_ := set $keys $name . }}{{ end }}
+{{- else if index $.Values.auth $name }}
+{{- $_ := set $keys $name $name }}
+{{- end }}
+{{- end }}
+{{- toYaml $keys }}
+{{- end }}
+
+{{/* Credentials read from the mounted Secret as files (re-read when they change); the others are
+not secret (user and domain names) and stay environment variables. */}}
+{{- define "dws-rebalancer.fileCredentials" -}}["ak", "sk", "securityToken", "token", "password"]{{- end }}
+
 {{/* Fails the render unless exactly one complete way to authenticate is configured. */}}
 {{- define "dws-rebalancer.validateAuth" -}}
 {{- $auth := .Values.auth }}
-{{- if $auth.existingSecret }}
+{{- $method := $auth.method | default "auto" }}
+{{- if has $method (include "dws-rebalancer.runtimeMethods" . | fromJsonArray) }}
+{{- $static := include "dws-rebalancer.credentialKeys" . | fromYaml }}
+{{- if or $auth.existingSecret (gt (len $static) 0) }}
+{{- fail (printf "auth.method %s finds its credentials at run time: remove auth.existingSecret and the auth.* credentials (%s)" $method (join ", " (keys $static | sortAlpha))) }}
+{{- end }}
+{{- if and (eq $method "oidc") (not (and $auth.oidc.idpId $auth.oidc.audience)) }}
+{{- fail "auth.method oidc needs auth.oidc.idpId (the IAM identity provider) and auth.oidc.audience (the client id it expects)" }}
+{{- end }}
+{{- else if $auth.existingSecret }}
 {{- $mapped := list }}
 {{- range $name, $key := $auth.secretKeys }}{{ if $key }}{{ $mapped = append $mapped $name }}{{ end }}{{ end }}
 {{- if not $mapped }}
@@ -139,7 +172,7 @@ domain: DOMAIN
 {{- if $auth.token }}{{ $methods = append $methods "auth.token" }}{{ end }}
 {{- if and $auth.username $auth.password $auth.domain }}{{ $methods = append $methods "auth.username/auth.password/auth.domain" }}{{ end }}
 {{- if not $methods }}
-{{- fail "no credentials: set auth.existingSecret (a Secret with keys ak and sk), or auth.ak and auth.sk, or auth.token, or auth.username, auth.password and auth.domain" }}
+{{- fail "no credentials: set auth.existingSecret (a Secret with keys ak and sk), or auth.ak and auth.sk, or auth.token, or auth.username, auth.password and auth.domain, or auth.method (oidc, pod_identity, metadata, env)" }}
 {{- end }}
 {{- if gt (len $methods) 1 }}
 {{- fail (printf "more than one authentication method configured: %s; keep one" (join ", " $methods)) }}
@@ -147,34 +180,100 @@ domain: DOMAIN
 {{- end }}
 {{- end }}
 
-{{/* DWS_REBALANCER_AUTH__* variables, each read from the Secret; only credentials that are set. */}}
+{{/* DWS_REBALANCER_AUTH__* variables: a file in the mounted Secret per secret credential, a Secret
+reference for the user and domain names, and the method's own settings. */}}
 {{- define "dws-rebalancer.credentialEnv" -}}
 {{- $secret := include "dws-rebalancer.secretName" . }}
-{{- range $name, $suffix := include "dws-rebalancer.credentialEnvNames" . | fromYaml }}
-{{- $key := "" }}
-{{- if $.Values.auth.existingSecret }}
-{{- $key = index $.Values.auth.secretKeys $name }}
-{{- else if index $.Values.auth $name }}
-{{- $key = $name }}
-{{- end }}
-{{- if $key }}
-- name: DWS_REBALANCER_AUTH__{{ $suffix }}
+{{- $suffixes := include "dws-rebalancer.credentialEnvNames" . | fromYaml }}
+{{- $files := include "dws-rebalancer.fileCredentials" . | fromJsonArray }}
+{{- range $name, $key := include "dws-rebalancer.credentialKeys" . | fromYaml }}
+{{- if has $name $files }}
+- name: DWS_REBALANCER_AUTH__{{ index $suffixes $name }}_FILE
+  value: {{ include "dws-rebalancer.credentialsDir" $ }}/{{ $name }}
+{{- else }}
+- name: DWS_REBALANCER_AUTH__{{ index $suffixes $name }}
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $key }}
 {{- end }}
 {{- end }}
+{{- with .Values.auth.method }}{{ if ne . "auto" }}
+- name: DWS_REBALANCER_AUTH__METHOD
+  value: {{ . | quote }}
+{{- end }}{{ end }}
 {{- with .Values.auth.iamEndpoint }}
 - name: DWS_REBALANCER_AUTH__IAM_ENDPOINT
   value: {{ . | quote }}
+{{- end }}
+{{- with .Values.auth.metadataEndpoint }}
+- name: DWS_REBALANCER_AUTH__METADATA_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- if eq .Values.auth.method "oidc" }}
+- name: DWS_REBALANCER_AUTH__IDP_ID
+  value: {{ .Values.auth.oidc.idpId | quote }}
+- name: DWS_REBALANCER_AUTH__ID_TOKEN_FILE
+  value: {{ include "dws-rebalancer.oidcTokenDir" . }}/token
+{{- end }}
+{{- end }}
+
+{{/* The Secret's secret credentials as files: key -> file named after the credential. */}}
+{{- define "dws-rebalancer.credentialItems" -}}
+{{- $files := include "dws-rebalancer.fileCredentials" . | fromJsonArray }}
+{{- range $name, $key := include "dws-rebalancer.credentialKeys" . | fromYaml }}
+{{- if has $name $files }}
+- key: {{ $key }}
+  path: {{ $name }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Volume mounts for credentials (the Secret's files, the projected OIDC token). */}}
+{{- define "dws-rebalancer.credentialMounts" -}}
+{{- if include "dws-rebalancer.credentialItems" . }}
+- name: credentials
+  mountPath: {{ include "dws-rebalancer.credentialsDir" . }}
+  readOnly: true
+{{- end }}
+{{- if eq .Values.auth.method "oidc" }}
+- name: oidc-token
+  mountPath: {{ include "dws-rebalancer.oidcTokenDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The volumes behind credentialMounts. */}}
+{{- define "dws-rebalancer.credentialVolumes" -}}
+{{- with include "dws-rebalancer.credentialItems" . }}
+- name: credentials
+  secret:
+    secretName: {{ include "dws-rebalancer.secretName" $ }}
+    defaultMode: 0440
+    items:
+      {{- . | trim | nindent 6 }}
+{{- end }}
+{{- if eq .Values.auth.method "oidc" }}
+# A token for IAM only (its own audience), not the Kubernetes API's: the kubelet rotates it.
+- name: oidc-token
+  projected:
+    defaultMode: 0440
+    sources:
+      - serviceAccountToken:
+          audience: {{ .Values.auth.oidc.audience | quote }}
+          expirationSeconds: {{ int .Values.auth.oidc.expirationSeconds }}
+          path: token
 {{- end }}
 {{- end }}
 
 {{/* TCP ports of the DWS and IAM endpoints, for the NetworkPolicy. */}}
 {{- define "dws-rebalancer.apiPorts" -}}
 {{- $ports := list }}
-{{- range list (include "dws-rebalancer.endpoint" .) (include "dws-rebalancer.iamEndpoint" .) }}
+{{- $urls := list (include "dws-rebalancer.endpoint" .) (include "dws-rebalancer.iamEndpoint" .) }}
+{{- if eq .Values.auth.method "metadata" }}
+{{- $urls = append $urls (.Values.auth.metadataEndpoint | default "http://169.254.169.254") }}
+{{- end }}
+{{- range $urls }}
 {{- $url := urlParse . }}
 {{- $hostPort := splitList ":" $url.host }}
 {{- if gt (len $hostPort) 1 }}
