@@ -88,6 +88,8 @@ class Cluster:
     maintain_window: MaintainWindow | None = None  # detail only
     #: Where clients connect (endpoints[].connect_info, else public_endpoints): the probe's target.
     sql_endpoint: tuple[str, int] | None = None
+    #: The ids of the cluster's nodes (`nodes[].id`): Cloud Eye's node metrics are per node.
+    node_ids: tuple[str, ...] = ()
     updated: str | None = None
     #: Entries of one list answer carrying this id; more than one makes the listing ambiguous.
     listing_copies: int = 1
@@ -147,6 +149,8 @@ class Reason(StrEnum):
     BREAKER_OPEN = "breaker_open"
     PERMISSION_DENIED = "permission_denied"
     CONCURRENCY_LIMIT = "concurrency_limit"
+    LOAD_HIGH = "load_high"
+    LOAD_UNKNOWN = "load_unknown"
     DRY_RUN = "dry_run"
     ELIGIBLE = "eligible"
 

@@ -14,7 +14,9 @@ import structlog
 
 from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
+from controller.guards.load import gated
 from controller.journal import MEMORY, ActorLock, Journal, JournalUnreadable
+from controller.load.sources import LoadSources
 from controller.loop.cycle import Reconciler
 from controller.loop.deps import LoopDeps
 from controller.record.metrics import Metrics
@@ -127,11 +129,29 @@ async def assemble(
         else:
             journal, caution = read_journal(settings, clock.now())
         held.enter_context(journal)  # closed before the lock is released
-        async with dws_client(settings, auth_clock, transport, metrics) as client:
+        async with (
+            dws_client(settings, auth_clock, transport, metrics) as client,
+            load_sources(settings, client, transport) as load,
+        ):
             recorder = record_to(journal, metrics, sinks)
-            deps = LoopDeps(settings, client, journal, recorder, clock, time_scale)
+            deps = LoopDeps(settings, client, journal, recorder, clock, time_scale, load)
             reconciler = Reconciler(deps, caution_since=caution)
             yield Parts(settings, client, journal, metrics, reconciler)
+
+
+@contextlib.asynccontextmanager
+async def load_sources(
+    settings: Settings, client: DwsClient, transport: httpx.AsyncBaseTransport | None
+) -> AsyncIterator[LoadSources | None]:
+    """Cloud Eye and Prometheus, signed like DWS, when some policy has a load gate; else None."""
+    if not any(gated(policy) for policy in settings.policies()):
+        yield None
+        return
+    sources = LoadSources(settings, client.auth, transport)
+    try:
+        yield sources
+    finally:
+        await sources.aclose()
 
 
 def record_to(journal: Journal, metrics: Metrics, extra: Sequence[Sink] = ()) -> Recorder:

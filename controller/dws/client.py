@@ -99,6 +99,11 @@ class DwsClient:
             event_hooks={"request": [self._stamp], "response": [self._metered]},
         )
 
+    @property
+    def auth(self) -> httpx.Auth:
+        """The auth flow signing our requests: Cloud Eye is signed by the very same one."""
+        return self._auth
+
     @classmethod
     def from_settings(
         cls,

@@ -63,6 +63,7 @@ class _Fields(msgspec.Struct):
     updated: Any = None
     endpoints: Any = None
     public_endpoints: Any = None
+    nodes: Any = None
 
 
 class ListDecoder:
@@ -216,7 +217,16 @@ def parse_cluster(obj: object) -> Cluster:
         maintain_window=parse_maintain_window(obj.get("maintain_window"), where),
         updated=None if obj.get("updated") is None else str(obj["updated"]),
         sql_endpoint=sql_endpoint(obj),  # only the data-plane probe reads it: never fatal
+        node_ids=_node_ids(obj.get("nodes")),
     )
+
+
+def _node_ids(value: object) -> tuple[str, ...]:
+    """`nodes[].id`; anything unreadable is no node (node metrics then fail closed, not the entry)."""
+    if not isinstance(value, list):
+        return ()
+    ids = (node.get("id") for node in value if isinstance(node, dict))
+    return tuple(i for i in ids if isinstance(i, str) and i)
 
 
 def parse_sub_status(value: object, where: str = "cluster") -> frozenset[str]:

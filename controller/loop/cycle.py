@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import structlog
 
-from controller.guards import decide
+from controller.guards import GuardSpec, decide
+from controller.guards.load import gated, load_spec
+from controller.guards.registry import GUARDS
 from controller.guards.timewindow import WindowFacts
+from controller.load.assess import LoadVerdict
 from controller.loop.deps import LoopDeps
+from controller.loop.loadgate import LoadGate
 from controller.loop.observe import Observation, Observer
 from controller.loop.requests import ManualRequests, request_ttl
 from controller.loop.snapshot import ClusterView, Snapshot
@@ -30,7 +35,14 @@ from controller.model import (
     Trigger,
     Verdict,
 )
-from controller.record.events import BreakerOpened, ClusterGone, ClustersObserved, DecisionMade
+from controller.record.events import (
+    BreakerOpened,
+    ClusterGone,
+    ClustersObserved,
+    DecisionMade,
+    LoadAssessed,
+    LoadReading,
+)
 from controller.settings import EffectivePolicy
 
 log = structlog.get_logger("controller.loop.cycle")
@@ -68,6 +80,7 @@ class Reconciler:
         self.switchovers = Switchovers(deps, self.policy)
         self.requests = ManualRequests(deps.journal, self.switchovers, deps.settings.project_id)
         self.observer = Observer(deps, self.policy)
+        self.load_gate = LoadGate(deps.load)
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self._all_policies = deps.settings.policies()
         self._longest_cooldown = max(p.cooldown for p in self._all_policies)
@@ -99,7 +112,9 @@ class Reconciler:
         report.finished += await self.switchovers.follow(now, seen.unambiguous)
         fresh, refreshed = self._keep_unchanged(seen, now, report)
         judge = self._judge(seen.since, now)
-        for cluster in sorted(fresh, key=lambda c: c.name):
+        ordered = sorted(fresh, key=lambda c: c.name)
+        judge.registry = await self._with_load(judge, ordered, now)
+        for cluster in ordered:
             verdict, history = judge(cluster)
             self._record_decision(cluster, verdict, history, report)
             if verdict.decision.action is Action.SWITCHOVER and not self.stopping:
@@ -177,9 +192,13 @@ class Reconciler:
         clusters = await self.client.list_clusters(self.settings.enterprise_project_id)
         known = self.journal.unbalanced_since()
         judge = self._judge({c.id: known.get(c.id, observed) for c in clusters if c.unbalanced}, at)
+        detailed = [
+            await self.observer.with_detail(c, observed)
+            for c in sorted(clusters, key=lambda c: c.name)
+        ]
+        judge.registry = await self._with_load(judge, detailed, at, ignore_window=ignore_window)
         views = []
-        for cluster in sorted(clusters, key=lambda c: c.name):
-            cluster = await self.observer.with_detail(cluster, observed)
+        for cluster in detailed:
             verdict, history = judge(cluster, ignore_window=ignore_window)
             views.append(
                 ClusterView(
@@ -217,15 +236,42 @@ class Reconciler:
         only: int | None = None,
     ) -> None:
         """`switchover` commands recorded beside us; a fresh judge counts this cycle's POSTs."""
+        judge = self._judge(since, now)
+        wanted = self.requests.wanted(clusters, only)
+        judge.registry = await self._with_load(judge, wanted, now, ignore_window=True)
         for record in await self.requests.answer(
             clusters,
-            self._judge(since, now),
+            judge,
             now,
             ttl=request_ttl(self.settings.poll_interval),
             stopping=lambda: self.stopping,
             only=only,
         ):
             report.add(record)
+
+    async def _with_load(
+        self,
+        judge: _Judge,
+        clusters: list[Cluster],
+        now: dt.datetime,
+        *,
+        ignore_window: bool = False,
+    ) -> Sequence[GuardSpec]:
+        """The registry with the load guard, over the verdicts of the clusters every other guard
+        allows (asked in shared calls); the plain registry when no policy has a load gate."""
+        if not any(gated(p) for p in self._all_policies):
+            return GUARDS
+        allowed = (Action.SWITCHOVER, Action.DRY_RUN)
+        candidates = [
+            (c, self.policy(c))
+            for c in clusters
+            if gated(self.policy(c))
+            and judge(c, ignore_window=ignore_window)[0].decision.action in allowed
+        ]
+        verdicts = await self.load_gate.verdicts(candidates, now) if candidates else {}
+        if verdicts:
+            self.recorder.record(LoadAssessed(_load_readings(candidates, verdicts)))
+        return (*GUARDS, load_spec(verdicts))
 
     def _observed(self, refreshed: list[Cluster], seen: Observation, paused: bool) -> None:
         """The gauges' facts for the clusters judged or refreshed this cycle (the others kept theirs)."""
@@ -339,6 +385,7 @@ class _Judge:
     paused: bool
     pause_reason: str | None
     at: dt.datetime
+    registry: Sequence[GuardSpec] = GUARDS  # with the load guard once this cycle's load is read
 
     def history(self, cluster: Cluster) -> History:
         """What the guards need to know of one cluster's past, from this cycle's reads."""
@@ -363,10 +410,27 @@ class _Judge:
         policy = rec.policy(cluster)
         dry_run = rec.settings.dry_run
         verdict = decide.judge(
-            cluster, history, policy, self.at, dry_run=dry_run, ignore_window=ignore_window
+            cluster,
+            history,
+            policy,
+            self.at,
+            dry_run=dry_run,
+            ignore_window=ignore_window,
+            registry=self.registry,
         )
         return verdict, history
 
 
 def _decision_key(decision: Decision) -> tuple[str, Action, Reason]:
     return decision.cluster_name, decision.action, decision.reason
+
+
+def _load_readings(
+    candidates: Sequence[tuple[Cluster, EffectivePolicy]], verdicts: Mapping[str, LoadVerdict]
+) -> tuple[LoadReading, ...]:
+    """What the metrics and the journal keep of the verdicts: plain values per cluster."""
+    return tuple(
+        LoadReading(c.id, c.name, dict(v.values), v.source, v.code)
+        for c, _ in candidates
+        if (v := verdicts.get(c.id)) is not None
+    )

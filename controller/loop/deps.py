@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
 from controller.journal import Journal
+from controller.load.sources import LoadSources
 from controller.record.recorder import Recorder
 from controller.settings import Settings
 
@@ -23,3 +24,5 @@ class LoopDeps:
     clock: Clock = field(default_factory=SystemClock)
     #: How much faster than real time `clock` runs (the demo's); 1 in production.
     time_scale: float = 1.0
+    #: Cloud Eye and Prometheus, when a policy has a load gate (None: no policy has one).
+    load: LoadSources | None = None

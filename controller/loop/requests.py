@@ -70,6 +70,15 @@ class ManualRequests:
         self.switchovers = switchovers
         self.project_id = project_id
 
+    def wanted(self, clusters: Sequence[Cluster], only: int | None = None) -> list[Cluster]:
+        """The listed clusters that pending requests (or `only` that one) ask for."""
+        found = (
+            resolve(clusters, r.cluster)
+            for r in self.journal.pending_requests()
+            if only is None or r.id == only
+        )
+        return [c for c in found if c is not None]
+
     async def answer(
         self,
         clusters: Sequence[Cluster],

@@ -104,6 +104,13 @@ _TABLES: dict[str, tuple[str, str, tuple[str, ...], _Kind]] = {
         _C,
         "gauge",
     ),
+    "load_value": (
+        "load_value",
+        "The load the gate last read for a candidate cluster, by metric (node metrics: the "
+        "busiest node); absent for clusters it had no reason to ask about.",
+        (CLUSTER_LABEL, "metric"),
+        "gauge",
+    ),
     "breaker": (
         "breaker_open",
         "1 while the failure circuit breaker stops switchovers.",
@@ -125,6 +132,7 @@ class ClusterMetrics:
         self.in_progress, self.last_switchover = tables["in_progress"], tables["last_switchover"]
         self.last_interruption, self.breaker = tables["last_interruption"], tables["breaker"]
         self.last_client_interruption = tables["last_client_interruption"]
+        self.load_value = tables["load_value"]
         self.tables = tuple(tables.values())
         self._single = tuple(t for t in self.tables if t.labels == _C)
         self._names: dict[str, str] = {}  # cluster id -> name, for every cluster with series
@@ -133,6 +141,7 @@ class ClusterMetrics:
         self._decision_labels: dict[str, set[tuple[str, str, str]]] = {}  # name -> labels
         self._blocked_reason: dict[str, str] = {}  # name -> current block reason
         self._candidates: set[str] = set()  # names whose switchover series exist
+        self._load_metrics: dict[str, set[str]] = {}  # name -> metrics with a load_value
 
     # -- one poll --------------------------------------------------------------------------------
 
@@ -204,6 +213,16 @@ class ClusterMetrics:
         self._track(record.cluster_id, record.cluster_name)
         _put(self.last_client_interruption, (record.cluster_name,), impact.interruption_seconds)
 
+    def load_read(self, cluster_id: str, name: str, values: Mapping[str, float]) -> None:
+        """What the load gate read of a candidate: the metrics it got replace the previous ones."""
+        self._track(cluster_id, name)
+        for metric in self._load_metrics.pop(name, set()) - values.keys():
+            self.load_value.remove((name, metric))
+        for metric, value in values.items():
+            self.load_value.set((name, metric), value)
+        if values:
+            self._load_metrics[name] = set(values)
+
     # -- bookkeeping -----------------------------------------------------------------------------
 
     def _track(self, cluster_id: str, name: str) -> None:
@@ -239,6 +258,8 @@ class ClusterMetrics:
                 self.switchovers.remove((name, trigger, outcome))
         for labels in self._decision_labels.pop(name, set()):
             self.decisions.remove(labels)
+        for metric in self._load_metrics.pop(name, set()):
+            self.load_value.remove((name, metric))
         self._set_blocked(name, None)
 
     def _set_blocked(self, name: str, reason: str | None) -> None:

@@ -87,6 +87,25 @@ class SwitchoverFinished(Event):
 
 
 @dataclass(frozen=True)
+class LoadReading:
+    """One cluster's load as the gate read it: the values (node metrics: the busiest node), the
+    source that could not answer (if any), and the verdict's code (allow, load_high, load_unknown)."""
+
+    cluster_id: str
+    cluster_name: str
+    values: Mapping[str, float]
+    unknown_source: str | None
+    code: str
+
+
+@dataclass(frozen=True)
+class LoadAssessed(Event):
+    """The load gate read the load of this cycle's candidates (only those every other guard allows)."""
+
+    readings: tuple[LoadReading, ...]
+
+
+@dataclass(frozen=True)
 class ProbeFinished(Event):
     """The data-plane probe of a switchover stopped (`tail` after its end): what clients felt.
 

@@ -23,6 +23,7 @@ from prometheus_client import (
 from controller import __version__
 from controller.model import ClientImpact, Cluster, Decision, SwitchoverRecord, Trigger
 from controller.record.cluster_metrics import ClusterMetrics
+from controller.record.events import LoadReading
 from controller.record.series import TablesCollector
 
 PREFIX = "dws_rebalancer_"
@@ -110,6 +111,10 @@ class Metrics:
         for trigger in Trigger:
             self._interruption.labels(trigger.value)
             self._client_interruption.labels(trigger.value)
+        self._create_source_metrics()
+
+    def _create_source_metrics(self) -> None:
+        """The data sources beside DWS: the data-plane probe and the load gate's."""
         self._probes = Counter(
             PREFIX + "probes_total",
             "Data-plane probes of switchovers, by outcome: measured, no_samples, or unavailable "
@@ -119,6 +124,15 @@ class Metrics:
         )
         for outcome in ("measured", "no_samples", "unavailable"):
             self._probes.labels(outcome)
+        self._load_errors = Counter(
+            PREFIX + "load_source_errors_total",
+            "Cycles in which a load source (cloud_eye, prometheus) could not answer for some "
+            "candidate cluster: those were held with load_unknown.",
+            ["source"],
+            registry=self.registry,
+        )
+        for source in ("cloud_eye", "prometheus"):
+            self._load_errors.labels(source)
         self._probe_errors = Counter(
             PREFIX + "probe_errors_total",
             "Probe attempts that broke inside the probe itself (a bug, not an outage).",
@@ -218,6 +232,13 @@ class Metrics:
                 impact.interruption_seconds
             )
         self.clusters.probe_finished(record, impact)
+
+    def load_assessed(self, readings: Sequence[LoadReading]) -> None:
+        """One load-gate read: the values per cluster, and one error per source that failed."""
+        for reading in readings:
+            self.clusters.load_read(reading.cluster_id, reading.cluster_name, reading.values)
+        for source in {r.unknown_source for r in readings if r.unknown_source is not None}:
+            self._load_errors.labels(source if _WORD_RE.match(source) else OTHER).inc()
 
     def probe_skipped(self) -> None:
         self._probes.labels("unavailable").inc()

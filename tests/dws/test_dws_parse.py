@@ -151,13 +151,25 @@ def test_tags(tags: object, expected: dict[str, str]) -> None:
 def test_unknown_extra_fields_are_ignored() -> None:
     cluster = parse_cluster(
         raw(
-            nodes=[{"id": "n1", "status": "200"}],
             action_progress={"SNAPSHOTTING": "20%"},
             number_of_node=3,
             something_new={"deep": [1, 2, 3]},
         )
     )
     assert cluster == parse_cluster(raw())
+
+
+@pytest.mark.parametrize(
+    ("nodes", "expected"),
+    [
+        ([{"id": "n1", "status": "200"}, {"id": "n2"}], ("n1", "n2")),
+        ([{"id": "n1"}, {"id": ""}, {"id": 7}, "n3", None], ("n1",)),  # unreadable ones: no node
+        ("n1,n2", ()),
+        (None, ()),
+    ],
+)
+def test_node_ids_are_read_for_cloud_eyes_node_metrics(nodes: object, expected: object) -> None:
+    assert parse_cluster(raw(nodes=nodes)).node_ids == expected
 
 
 @pytest.mark.parametrize(

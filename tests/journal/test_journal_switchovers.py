@@ -209,7 +209,7 @@ def test_the_file_can_be_read_with_plain_sqlite(journal: Journal) -> None:
 
 
 def test_what_clients_felt_is_kept_beside_the_control_plane_figure(journal: Journal) -> None:
-    begun = journal.begin_switchover(record("c1", at(0)))
+    begun = journal.begin_switchover(record("c1", started=at(0)))
     journal.finish_switchover(begun.id, ended=at(3), outcome=S, interruption_seconds=40.0)
     assert begun.id is not None
     impact = ClientImpact(

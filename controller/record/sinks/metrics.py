@@ -9,6 +9,7 @@ from controller.record.events import (
     CycleFinished,
     DecisionMade,
     Event,
+    LoadAssessed,
     ProbeFinished,
     ProbeSkipped,
     SwitchoverFinished,
@@ -39,6 +40,8 @@ class MetricsSink:
                 m.probe_finished(record, impact, errors=errors)
             case ProbeSkipped():
                 m.probe_skipped()
+            case LoadAssessed(readings=readings):
+                m.load_assessed(readings)
             case ClustersObserved():
                 m.set_paused(event.paused)
                 m.observe_clusters(
