@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from controller.app.credentials import auth_from_settings
 from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
 from controller.guards.load import gated
@@ -167,10 +168,14 @@ def dws_client(
     metrics: Metrics | None = None,
 ) -> DwsClient:
     """The DWS client alone (`check-config` needs no journal); use it as an async context."""
-    return DwsClient.from_settings(
-        settings,
-        clock=auth_clock or SystemClock(),
+    clock = auth_clock or SystemClock()
+    return DwsClient(
+        endpoint=settings.endpoint,
+        project_id=settings.project_id,
+        auth=auth_from_settings(settings, clock),
+        timeout=settings.request_timeout.total_seconds(),
         transport=transport,
         on_request=None if metrics is None else metrics.observe_api_request,
         on_unexpected=None if metrics is None else metrics.observe_unexpected_response,
+        clock=clock,
     )

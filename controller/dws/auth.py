@@ -1,21 +1,11 @@
-"""From the `auth` settings to an httpx.Auth: choose the credential method, say which, build its flow.
+"""The static auth flows, re-exported where the client and the tests have always found them.
 
-The flows and the credential types live in controller/dws/credentials/; this module is the one
-place that reads the settings for them, and it re-exports the static flows.
+The credential methods live in controller/dws/credentials/; choosing one from the settings is
+the app's job (`controller.app.credentials`): nothing under controller/dws/ reads the settings.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-import httpx
-import structlog
-
-from controller.clock import Clock
-from controller.dws.credentials.base import Credential, CredentialsError
-from controller.dws.credentials.chain import choose
 from controller.dws.credentials.flows import (
     IAM_OPERATION,
     OPERATION_KEY,
@@ -27,11 +17,6 @@ from controller.dws.credentials.flows import (
     IamPasswordAuth,
     StaticTokenAuth,
 )
-from controller.logs import register_secrets
-from controller.settings import ConfigError
-
-if TYPE_CHECKING:
-    from controller.settings import Settings
 
 __all__ = [
     "IAM_OPERATION",
@@ -43,48 +28,4 @@ __all__ = [
     "AkSkAuth",
     "IamPasswordAuth",
     "StaticTokenAuth",
-    "auth_from_settings",
-    "credential_from_settings",
 ]
-
-log = structlog.get_logger(__name__)
-
-
-def credential_from_settings(
-    settings: Settings, clock: Clock, environ: Mapping[str, str] | None = None
-) -> Credential:
-    """The credential method `settings.auth` asks for; ConfigError when it cannot work.
-
-    `environ` (default: the process environment) holds the vendor SDK's variables. The choice
-    is logged with its facts, never a secret; secrets found outside the settings are registered
-    for masking.
-    """
-    try:
-        choice = choose(
-            settings.auth,
-            environ=os.environ if environ is None else environ,
-            clock=clock,
-            project_id=settings.project_id,
-            region=settings.region,
-        )
-    except CredentialsError as exc:
-        raise ConfigError(str(exc)) from None
-    credential = choice.credential
-    # The settings' own secrets are registered by the command line; these came from elsewhere
-    # (the vendor SDK's environment variables).
-    known = set(settings.auth.secret_values())
-    register_secrets(*(v for v in credential.secret_values() if v not in known))
-    log.info(
-        "credentials_chosen",
-        method=credential.method,
-        source=choice.source,
-        **credential.describe(),
-    )
-    return credential
-
-
-def auth_from_settings(
-    settings: Settings, clock: Clock, environ: Mapping[str, str] | None = None
-) -> httpx.Auth:
-    """The auth flow for the configured credentials."""
-    return credential_from_settings(settings, clock, environ).auth()

@@ -14,7 +14,7 @@ import structlog
 
 from controller import __version__
 from controller.clock import Clock, SystemClock
-from controller.dws.auth import OPERATION_KEY, auth_from_settings
+from controller.dws.auth import OPERATION_KEY
 from controller.dws.errors import (
     DwsApiError,
     DwsTransportError,
@@ -30,7 +30,6 @@ from controller.dws.parse import (
 )
 from controller.dws.retry import RetryPolicy
 from controller.model import Cluster
-from controller.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -103,27 +102,6 @@ class DwsClient:
     def auth(self) -> httpx.Auth:
         """The auth flow signing our requests: Cloud Eye is signed by the very same one."""
         return self._auth
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        clock: Clock,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_request: RequestHook | None = None,
-        on_unexpected: UnexpectedHook | None = None,
-    ) -> DwsClient:
-        return cls(
-            endpoint=settings.endpoint,
-            project_id=settings.project_id,
-            auth=auth_from_settings(settings, clock),
-            timeout=settings.request_timeout.total_seconds(),
-            transport=transport,
-            on_request=on_request,
-            on_unexpected=on_unexpected,
-            clock=clock,
-        )
 
     async def list_clusters(self, enterprise_project_id: str | None = None) -> list[Cluster]:
         """Every cluster of the project (one request); unreadable entries are logged and left out."""

@@ -20,8 +20,8 @@ from chartkit import (
 )
 from helm_python.errors import HelmError
 
+from controller.app.credentials import credential_from_settings
 from controller.clock import ManualClock
-from controller.dws.auth import credential_from_settings
 from controller.settings import load_settings
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

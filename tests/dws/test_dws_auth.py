@@ -11,9 +11,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from controller.app.bootstrap import dws_client
+from controller.app.credentials import auth_from_settings
 from controller.clock import ManualClock
 from controller.dws import signing
-from controller.dws.auth import AkSkAuth, IamPasswordAuth, StaticTokenAuth, auth_from_settings
+from controller.dws.auth import AkSkAuth, IamPasswordAuth, StaticTokenAuth
 from controller.dws.client import DwsClient
 from controller.dws.errors import AuthenticationError
 from controller.settings import load_settings
@@ -285,7 +287,7 @@ def test_auth_from_settings(
     settings = load_settings(environ=_settings(**auth))
     built = auth_from_settings(settings, clock)
     assert type(built) is cls
-    client = DwsClient.from_settings(settings, clock=clock)
+    client = dws_client(settings, clock)
     for text in (repr(built), repr(client)):
         assert not any(secret in text for secret in SECRETS), text
 

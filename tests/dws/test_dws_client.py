@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from controller.app.bootstrap import dws_client
 from controller.clock import ManualClock
 from controller.dws.auth import StaticTokenAuth
 from controller.dws.client import DwsClient
@@ -381,7 +382,7 @@ async def test_from_settings_takes_endpoint_project_and_timeout(clock: ManualClo
         }
     )
     script = Script([ok()])
-    client = DwsClient.from_settings(settings, clock=clock, transport=httpx.MockTransport(script))
+    client = dws_client(settings, clock, httpx.MockTransport(script))
     async with client:
         await client.list_clusters()
     (request,) = script.requests

@@ -9,8 +9,8 @@ import pytest
 from dwskit import PROJECT, START
 from structlog.testing import capture_logs
 
+from controller.app.credentials import credential_from_settings
 from controller.clock import ManualClock
-from controller.dws.auth import credential_from_settings
 from controller.dws.credentials.chain import choose
 from controller.settings import ConfigError, Settings, load_settings
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dwskit import AK, PASSWORD, PROJECT, SK, ClientFactory
 
+from controller.app.credentials import credential_from_settings
 from controller.clock import ManualClock
-from controller.dws.auth import credential_from_settings
 from controller.dws.credentials.secretfile import SecretFile, SecretFileError
 from controller.logs import REDACTED, configure_logging, get_logger
 from controller.settings import Settings, load_settings

@@ -10,8 +10,8 @@ import pytest
 from credkit import IDP_ID, IdentityProvider, federation, identity
 from dwskit import PROJECT, START, ClientFactory
 
+from controller.app.credentials import credential_from_settings
 from controller.clock import ManualClock
-from controller.dws.auth import credential_from_settings
 from controller.dws.credentials.metadata import MetadataCredential
 from controller.dws.credentials.oidc import OidcCredential
 from controller.dws.credentials.pod_identity import PodIdentityCredential

@@ -24,8 +24,8 @@ from huaweicloudsdkcore.auth.provider import (
 from huaweicloudsdkdws.v2 import DwsClient as SdkClient
 from huaweicloudsdkdws.v2 import ListClustersRequest
 
+from controller.app.credentials import credential_from_settings
 from controller.clock import SystemClock
-from controller.dws.auth import credential_from_settings
 from controller.dws.client import DwsClient
 from controller.settings import load_settings
 from controller.simulator.server import BackgroundServer
