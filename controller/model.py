@@ -267,6 +267,8 @@ class SwitchoverRecord:
     #: True once DWS showed the task (or answered 200); False after an ambiguous POST until read back.
     confirmed: bool = True
     client: ClientImpact | None = None  # the probe's measurement, when one ran
+    #: The load the gate saw when it was triggered (metric -> value), when a gate applied.
+    load_at_trigger: Mapping[str, float] | None = None
 
     @property
     def in_flight(self) -> bool:

@@ -95,6 +95,8 @@ def _history_row(item: HistoryItem) -> tuple[dict[str, Any], str]:
 def _switchover_row(item: SwitchoverRecord) -> tuple[dict[str, Any], str]:
     outcome = item.outcome.value if item.outcome else "in flight"
     took = f", interruption {item.interruption_seconds:.0f}s" if item.interruption_seconds else ""
+    if item.load_at_trigger:  # what the load gate saw, to set against the interruption
+        took += ", load " + ", ".join(f"{k}={v:g}" for k, v in sorted(item.load_at_trigger.items()))
     felt = item.client.interruption_seconds if item.client else None
     took += f", clients {felt:.0f}s" if felt is not None else ""  # what the probe measured
     error = f": {item.error}" if item.error else ""

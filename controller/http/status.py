@@ -53,6 +53,7 @@ def switchover_json(record: SwitchoverRecord | None) -> dict[str, Any] | None:
         "outcome": record.outcome.value if record.outcome else None,
         "confirmed": record.confirmed,
         "interruption_seconds": record.interruption_seconds,
+        "load_at_trigger": None if record.load_at_trigger is None else dict(record.load_at_trigger),
         "client_interruption_seconds": (
             None if record.client is None else record.client.interruption_seconds
         ),

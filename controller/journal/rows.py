@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from typing import Any
 
@@ -75,6 +76,9 @@ def switchover_row(record: SwitchoverRecord) -> dict[str, Any]:
         "outcome": None if record.outcome is None else record.outcome.value,
         "interruption_seconds": record.interruption_seconds,
         "error": clip(record.error),
+        "load_at_trigger": None
+        if record.load_at_trigger is None
+        else json.dumps(dict(record.load_at_trigger), sort_keys=True),
     }
 
 
@@ -91,7 +95,22 @@ def switchover(row: sqlite3.Row) -> SwitchoverRecord:
         error=row["error"],
         confirmed=bool(row["confirmed"]),
         client=client_impact(row),
+        load_at_trigger=load_at_trigger(row),
     )
+
+
+def load_at_trigger(row: sqlite3.Row) -> dict[str, float] | None:
+    """The load values a switchover was triggered under; None when older or unreadable."""
+    text = row["load_at_trigger"] if "load_at_trigger" in row.keys() else None  # noqa: SIM118
+    if not text:
+        return None
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    return {str(k): float(v) for k, v in values.items() if isinstance(v, int | float)}
 
 
 def client_impact(row: sqlite3.Row) -> ClientImpact | None:
@@ -160,9 +179,9 @@ def request(row: sqlite3.Row) -> SwitchoverRequest:
 
 INSERT_SWITCHOVER = """
 INSERT INTO switchovers (cluster_id, cluster_name, trigger, started, confirmed, ended, outcome,
-                         interruption_seconds, error)
+                         interruption_seconds, error, load_at_trigger)
 VALUES (:cluster_id, :cluster_name, :trigger, :started, :confirmed, :ended, :outcome,
-        :interruption_seconds, :error)"""
+        :interruption_seconds, :error, :load_at_trigger)"""
 INSERT_DECISION = """
 INSERT INTO decisions (cluster_id, cluster_name, action, reason, detail, at, next_eligible)
 VALUES (:cluster_id, :cluster_name, :action, :reason, :detail, :at, :next_eligible)"""

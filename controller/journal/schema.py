@@ -69,6 +69,9 @@ _SCHEMA_V3 = tuple(
         "client_first_failure TEXT",
         "client_recovery TEXT",
         "probe_samples INTEGER",
+        # The load gate's values when the switchover was triggered (JSON), to set against its
+        # interruption.
+        "load_at_trigger TEXT",
     )
 )
 

@@ -269,6 +269,9 @@ class Reconciler:
             and judge(c, ignore_window=ignore_window)[0].decision.action in allowed
         ]
         verdicts = await self.load_gate.verdicts(candidates, now) if candidates else {}
+        self.switchovers.load_seen = {
+            cid: dict(v.values) for cid, v in verdicts.items() if v.values
+        }
         if verdicts:
             self.recorder.record(LoadAssessed(_load_readings(candidates, verdicts)))
         return (*GUARDS, load_spec(verdicts))

@@ -35,6 +35,8 @@ class Switchovers:
         self.settings = deps.settings
         self.policy = policy or (lambda c: deps.settings.policy_for(c.id, c.name))
         self.probes = Probes(deps)
+        #: The load the gate read this cycle, by cluster id: kept with a switchover it triggers.
+        self.load_seen: dict[str, Mapping[str, float]] = {}
         self.client = deps.client
         self.journal = deps.journal
         self.recorder = deps.recorder
@@ -60,7 +62,14 @@ class Switchovers:
         """
         # Durable before the POST: a crash after sending must find this row and not send again.
         # The recorder raises when the journal cannot write it, and then nothing is sent.
-        starting = SwitchoverRecord(cluster.id, cluster.name, trigger, started=now, confirmed=False)
+        starting = SwitchoverRecord(
+            cluster.id,
+            cluster.name,
+            trigger,
+            started=now,
+            confirmed=False,
+            load_at_trigger=self.load_seen.get(cluster.id),
+        )
         record = self.recorder.record(
             events.SwitchoverStarting(starting, request_id=request_id)
         ).record

@@ -117,6 +117,7 @@ ALTER TABLE switchovers ADD COLUMN client_failed_seconds REAL;
 ALTER TABLE switchovers ADD COLUMN client_first_failure TEXT;
 ALTER TABLE switchovers ADD COLUMN client_recovery TEXT;
 ALTER TABLE switchovers ADD COLUMN probe_samples INTEGER;
+ALTER TABLE switchovers ADD COLUMN load_at_trigger TEXT;
 """
 
 

@@ -78,6 +78,11 @@ async def test_held_by_load_during_the_peak_then_switched_over_once_it_drops(
         after = decisions(await parts.reconciler.reconcile_once(clock.now()))
         assert after[ETL][:2] == (Action.SWITCHOVER, Reason.ELIGIBLE)
         assert ETL in [p.cluster_id for p in sim.switchovers]
+        # Each switchover keeps the load it was triggered under, to set against its interruption.
+        loads = {r.cluster_id: r.load_at_trigger for r in parts.journal.switchovers()}
+    assert loads[ETL] == {"dws008_active_sql_count": 5.0, "dws010_cpu_usage": 25.0}
+    assert loads[CALM] is not None
+    assert loads[CALM]["dws008_active_sql_count"] == 2.0
 
 
 async def test_a_fleet_with_nothing_to_switch_over_costs_no_load_call(tmp_path: Path) -> None:

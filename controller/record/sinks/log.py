@@ -49,7 +49,11 @@ class LogSink:
             case SwitchoverStarting(record=record, origin=Origin.EXTERNAL):
                 self._bound(record).warning("external_switchover_detected")
             case SwitchoverStarting(record=record):
-                self._bound(record).info("switchover_requested", trigger=record.trigger.value)
+                self._bound(record).info(
+                    "switchover_requested",
+                    trigger=record.trigger.value,
+                    load=None if record.load_at_trigger is None else dict(record.load_at_trigger),
+                )
             case SwitchoverStarted():
                 self._started(event)
             case SwitchoverConfirmed(record=record, read_back=True):
