@@ -39,6 +39,7 @@ ALERT_NAMES = [
     "DwsRebalancerSwitchoverFailed",
     "DwsRebalancerLongInterruption",
     "DwsRebalancerBreakerOpen",
+    "DwsRebalancerHeldByLoad",
     "DwsRebalancerApiErrors",
     "DwsRebalancerApiAuthFailures",
     "DwsRebalancerPausedTooLong",
