@@ -35,6 +35,7 @@ from controller.record.events import (
 )
 from controller.settings import ConfigError, Settings
 from controller.simulator import postgres
+from controller.simulator.cloudeye import CloudEyeSpec
 from controller.simulator.proxy import OutagePlan, TcpProxy, attach
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
@@ -65,6 +66,14 @@ def build_world(sim: Simulator) -> None:
     )
     sim.at(dt.timedelta(minutes=15), ("unbalance", "etl-dw"))
     sim.at(dt.timedelta(minutes=20), ("clear_task", "report-dw"))
+    # report-dw's nightly ETL keeps 40 queries running until 17:20 UTC: its load gate holds it.
+    CloudEyeSpec.model_validate(
+        {"clusters": {"report-dw": {"metrics": {LOAD_METRIC: {"base": 3, "peaks": [ETL_PEAK]}}}}}
+    ).install(sim.cloud_eye, {"report-dw": "1e5a-report"})
+
+
+LOAD_METRIC = "dws008_active_sql_count"
+ETL_PEAK = {"start": "17:00", "end": "17:20", "value": 40}
 
 
 #: What clients of the switched clusters feel, in virtual seconds into each switchover: sales-dw's
@@ -100,6 +109,22 @@ def demo_settings(
             ],
             **({"probe": probe} if probe else {}),
         },
+        # Only report-dw has a load gate: Cloud Eye (the emulator's) must see fewer than 20
+        # active queries over the last 5 minutes.
+        overrides=[
+            {
+                "match": "report-dw",
+                "policy": {
+                    "load": {
+                        "cloud_eye": {
+                            "endpoint": endpoint,
+                            "limits": {LOAD_METRIC: 20},
+                            "lookback": "5m",
+                        }
+                    }
+                },
+            }
+        ],
     )
 
 
@@ -244,14 +269,17 @@ class Narrator:
             "report-dw:task_in_progress",
             "etl-dw:not_unbalanced",
             "etl-dw:debouncing",
+            "report-dw:load_high",
         }
         succeeded = {r.cluster_name for r in self.finished if r.outcome is Outcome.SUCCEEDED}
         settled = all(
             r.ended is not None and self.decided_at.get(r.cluster_name, r.ended) > r.ended
             for r in self.finished
         )
-        probed = not self.expect_probe or {"sales-dw", "etl-dw"} <= self.felt.keys()
-        return wanted <= self.seen and {"sales-dw", "etl-dw"} <= succeeded and settled and probed
+        expected = {"sales-dw", "etl-dw", "report-dw"}
+        switched = expected <= succeeded
+        probed = not self.expect_probe or expected <= self.felt.keys()
+        return wanted <= self.seen and switched and settled and probed
 
     def summary(self) -> str:
         """Each cluster's state at the end: its last decision and its last switchover."""

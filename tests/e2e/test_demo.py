@@ -35,6 +35,7 @@ def test_demo_shows_everything_it_promises() -> None:
     assert shown("legacy-dw", "version_unsupported")
     assert shown("risk-dw", "degraded")
     assert shown("report-dw", "task_in_progress")
+    assert shown("report-dw", "load_high", "dws008_active_sql_count 40 > limit 20")
     assert shown("sales-dw", "switchover succeeded", "interruption")
     assert shown("etl-dw", "not_unbalanced")
     assert shown("etl-dw", "debouncing")
