@@ -109,23 +109,15 @@ def demo_settings(
             ],
             **({"probe": probe} if probe else {}),
         },
-        # Only report-dw has a load gate: Cloud Eye (the emulator's) must see fewer than 20
-        # active queries over the last 5 minutes.
-        overrides=[
-            {
-                "match": "report-dw",
-                "policy": {
-                    "load": {
-                        "cloud_eye": {
-                            "endpoint": endpoint,
-                            "limits": {LOAD_METRIC: 20},
-                            "lookback": "5m",
-                        }
-                    }
-                },
-            }
-        ],
+        overrides=[load_gate(endpoint)],
     )
+
+
+def load_gate(endpoint: str) -> dict[str, object]:
+    """Only report-dw has a load gate: the emulator's Cloud Eye must see fewer than 20 active
+    queries over the last 5 minutes."""
+    cloud_eye = {"endpoint": endpoint, "limits": {LOAD_METRIC: 20}, "lookback": "5m"}
+    return {"match": "report-dw", "policy": {"load": {"cloud_eye": cloud_eye}}}
 
 
 @contextlib.contextmanager

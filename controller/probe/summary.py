@@ -14,6 +14,8 @@ from typing import Literal
 
 Kind = Literal["refused", "timeout", "auth", "other"]
 KINDS: tuple[Kind, ...] = ("refused", "timeout", "auth", "other")
+#: An answer this much slower than twice the usual one came late, not just unevenly fast.
+LATE_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -75,26 +77,41 @@ class ProbeResult:
 def failure_runs(
     samples: Iterable[Sample], *, stopped: float | None = None, slow_after: float | None = None
 ) -> list[Run]:
-    """Each run of failures, from the first failed attempt's start to the next OK's answer.
+    """Each run of failures, its edges halfway between the last good and the first bad attempt
+    and between the last bad and the next good one: each edge is known only to lie between two
+    beats, so the middle bounds the run's error by one interval wherever the outage falls.
 
-    An OK attempt slower than `slow_after` seconds hung on the way (a stalled network answers
-    late, not never): it opens a run if none is open and closes it at its own answer. A run
-    still open at the end lasts until `stopped` (or the last answer) and has no recovery.
+    A late answer (a stalled network answers late, not never) ends its run at that answer less
+    the usual latency; one slower than `slow_after` also opens a run. A run still open at the
+    end lasts until `stopped` (or the last answer) and has no recovery.
     """
     ordered = sorted(samples, key=lambda s: s.started)
+    # An answer slower than the quickest one came late because the endpoint was still stalled
+    # when it began: it was good again only its usual latency before the answer.
+    usual = min((s.latency for s in ordered if s.ok), default=0.0)
     runs: list[Run] = []
-    opened: Sample | None = None
+    opened: tuple[Sample, float] | None = None  # the first bad attempt, the run's estimated start
+    good: float | None = None  # when the endpoint last answered
+    bad = 0.0  # when the open run was last seen failing
     for sample in ordered:
         hung = sample.ok and slow_after is not None and sample.latency > slow_after
         if opened is None and (not sample.ok or hung):
-            opened = sample
-        if sample.ok and opened is not None:
+            opened = (sample, sample.started if good is None else (good + sample.started) / 2)
+        if not sample.ok:
+            bad = sample.finished
+        elif opened is not None:
+            first, began = opened
+            late = sample.latency > 2 * usual + LATE_MARGIN  # it began while still stalled
+            ended = sample.finished - usual if late else (bad + sample.started) / 2
             recovered_at = sample.at + dt.timedelta(seconds=sample.latency)
-            runs.append(Run(opened.started, sample.finished, opened.at, recovered_at))
+            runs.append(Run(began, max(began, ended), first.at, recovered_at))
             opened = None
+        if sample.ok:
+            good = sample.finished
     if opened is not None:
+        first, began = opened
         end = stopped if stopped is not None else max(s.finished for s in ordered)
-        runs.append(Run(opened.started, max(end, opened.finished), opened.at, None))
+        runs.append(Run(began, max(end, first.finished), first.at, None))
     return runs
 
 

@@ -35,14 +35,15 @@ def beats(pattern: str, *, latency: float = 0.01) -> list[Sample]:
     [
         # all answered: nothing interrupted, no times
         ("....", 0.0, 0.0, None, None),
-        # one run: from the first failure (2 s) to the next answer's arrival (5.01 s)
-        ("..xxx..", 3.01, 3.01, 2.0, 5.01),
+        # one run: its edges halfway between the last answer (1.01) and the first failure (2),
+        # and between the last failure (4.01) and the next answer (5): 1.505 to 4.505
+        ("..xxx..", 3.0, 3.0, 2.0, 5.01),
         # two runs: the longest is the interruption, both add up to the failed seconds
-        (".x..xxx.", 3.01, 1.01 + 3.01, 1.0, 7.01),
+        (".x..xxx.", 3.0, 1.0 + 3.0, 1.0, 7.01),
         # a single failed beat still counts: a client could have hit it
-        ("..x..", 1.01, 1.01, 2.0, 3.01),
-        # failing from the very first sample
-        ("xx..", 2.01, 2.01, 0.0, 2.01),
+        ("..x..", 1.0, 1.0, 2.0, 3.01),
+        # failing from the very first sample: the run starts there (0 to 1.505)
+        ("xx..", 1.505, 1.505, 0.0, 2.01),
     ],
 )
 def test_runs_of_failures(
@@ -71,29 +72,33 @@ def test_no_samples_means_unknown_not_zero() -> None:
 
 def test_a_run_still_open_lasts_until_the_probe_stopped() -> None:
     result = summarize(beats("..xx"), stopped=4.5)
-    assert result.client_interruption_seconds == pytest.approx(2.5)
+    assert result.client_interruption_seconds == pytest.approx(4.5 - 1.505)
     assert result.recovery is None
     assert not result.recovered
     assert result.first_failure == T0 + dt.timedelta(seconds=2)
 
 
 def test_without_a_stop_time_an_open_run_ends_at_the_last_answer() -> None:
-    assert summarize(beats("..xx")).client_interruption_seconds == pytest.approx(1.01)
+    assert summarize(beats("..xx")).client_interruption_seconds == pytest.approx(3.01 - 1.505)
 
 
 def test_a_hung_attempt_that_answers_late_ends_the_run_when_it_answers() -> None:
-    # timed out at 2 (2 s), then an attempt at 5 hung 0.8 s until the stall ended at 5.8
+    # answered at 1 (until 1.01), timed out at 2 (2 s), then an attempt at 5 hung 0.8 s until
+    # the stall ended: from halfway between 1.01 and 2 to the late answer, less the usual 10 ms
     samples = [sample(0, True), sample(1, True), sample(2, False, latency=2, kind="timeout")]
     samples += [sample(5, True, latency=0.8), sample(6, True)]
     result = summarize(samples, slow_after=1.0)
-    assert result.client_interruption_seconds == pytest.approx(3.8)
+    assert result.client_interruption_seconds == pytest.approx(5.79 - 1.505)
     assert result.recovery == T0 + dt.timedelta(seconds=5.8)
     assert result.failure_kinds == {"timeout": 1}
 
 
 def test_an_answer_slower_than_the_threshold_is_an_interruption_of_its_own() -> None:
     samples = [sample(0, True), sample(1, True, latency=1.7), sample(3, True)]
-    assert summarize(samples, slow_after=1.0).client_interruption_seconds == pytest.approx(1.7)
+    slow = summarize(samples, slow_after=1.0).client_interruption_seconds
+    assert slow == pytest.approx(
+        2.69 - 0.505
+    )  # halfway between 0.01 and 1, to its answer less 10 ms
     assert summarize(samples).client_interruption_seconds == 0.0  # no threshold: it answered
 
 
@@ -110,3 +115,17 @@ def test_failure_kinds_are_counted_and_fields_are_json_ready() -> None:
     assert fields["first_failure"] == "2026-03-02T01:00:01+00:00"
     assert fields["recovered"] is True
     assert isinstance(fields["client_interruption_seconds"], float)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.01, 0.25, 0.5, 0.75, 0.99])
+@pytest.mark.parametrize("length", [0.5, 1.0, 2.3, 4.0, 4.99])
+def test_the_estimate_is_within_one_interval_wherever_the_outage_falls_between_beats(
+    offset: float, length: float
+) -> None:
+    """A refused outage from 10 + offset lasting `length`, sampled every second (10 ms a try)."""
+    begins, ends = 10 + offset, 10 + offset + length
+    samples = [sample(i, not begins <= i < ends) for i in range(30)]
+    measured = summarize(samples).client_interruption_seconds
+    assert measured is not None
+    if any(not s.ok for s in samples):
+        assert abs(measured - length) <= 1.0

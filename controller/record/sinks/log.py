@@ -62,10 +62,8 @@ class LogSink:
                 self._refused(record, refusal)
             case SwitchoverFinished(record=record):
                 self._finished(record)
-            case ProbeFinished():
-                self._probed(event)
-            case ProbeSkipped(record=record, reason=reason):
-                self._bound(record).warning("probe_unavailable", reason=reason)
+            case ProbeFinished() | ProbeSkipped():
+                self._probe(event)
             case BreakerOpened(cluster_id=cluster_id, cluster_name=name):
                 self.log.bind(cluster=name, cluster_id=cluster_id).error(
                     "breaker_opened",
@@ -96,7 +94,10 @@ class LogSink:
             next_eligible=d.next_eligible.isoformat() if d.next_eligible else None,
         )
 
-    def _probed(self, event: ProbeFinished) -> None:
+    def _probe(self, event: ProbeFinished | ProbeSkipped) -> None:
+        if isinstance(event, ProbeSkipped):
+            self._bound(event.record).warning("probe_unavailable", reason=event.reason)
+            return
         impact = event.impact
         self._bound(event.record).info(
             "client_interruption_measured",
