@@ -264,8 +264,12 @@ class Narrator:
             "report-dw:load_high",
         }
         succeeded = {r.cluster_name for r in self.finished if r.outcome is Outcome.SUCCEEDED}
+        # A decision at the very instant the end was seen came from the same cycle, after its
+        # tracking stage: it already shows the cluster as the switchover left it.
         settled = all(
-            r.ended is not None and self.decided_at.get(r.cluster_name, r.ended) > r.ended
+            r.ended is not None
+            and r.cluster_name in self.decided_at
+            and self.decided_at[r.cluster_name] >= r.ended
             for r in self.finished
         )
         expected = {"sales-dw", "etl-dw", "report-dw"}
