@@ -262,11 +262,11 @@ class Reconciler:
         if not any(gated(p) for p in self._all_policies):
             return GUARDS
         allowed = (Action.SWITCHOVER, Action.DRY_RUN)
+        gated_clusters = [(c, p) for c in clusters if gated(p := self.policy(c))]
         candidates = [
-            (c, self.policy(c))
-            for c in clusters
-            if gated(self.policy(c))
-            and judge(c, ignore_window=ignore_window)[0].decision.action in allowed
+            (c, p)
+            for c, p in gated_clusters
+            if judge(c, ignore_window=ignore_window)[0].decision.action in allowed
         ]
         verdicts = await self.load_gate.verdicts(candidates, now) if candidates else {}
         self.switchovers.load_seen = {
