@@ -151,6 +151,10 @@ class Reason(StrEnum):
     CONCURRENCY_LIMIT = "concurrency_limit"
     LOAD_HIGH = "load_high"
     LOAD_UNKNOWN = "load_unknown"
+    AWAITING_QUIET_SLOT = "awaiting_quiet_slot"
+    ANNOUNCED = "announced"
+    VETOED = "vetoed"
+    AWAITING_APPROVAL = "awaiting_approval"
     DRY_RUN = "dry_run"
     ELIGIBLE = "eligible"
 

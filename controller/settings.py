@@ -297,6 +297,10 @@ class Policy(_Strict):
     allow_readonly: bool = False
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
     load: LoadSettings = Field(default_factory=LoadSettings)
+    #: auto: act when the guards allow; announce: a `planned` notification `announce_lead`
+    #: before the slot, then act unless vetoed; manual: act only once approved.
+    approval: Literal["auto", "announce", "manual"] = "auto"
+    announce_lead: PositiveDuration = dt.timedelta(hours=1)
 
     @field_validator("min_version")
     @classmethod
@@ -307,6 +311,65 @@ class Policy(_Strict):
     @property
     def min_version_parsed(self) -> Version:
         return Version.parse(self.min_version)
+
+
+class SmnTarget(_Strict):
+    """A Huawei Cloud SMN topic to publish to (endpoint: `https://smn.{region}.myhuaweicloud.com`)."""
+
+    topic_urn: str = Field(min_length=1)
+    endpoint: str | None = None
+
+
+#: Every event a channel may subscribe to.
+NOTIFY_EVENTS = (
+    "planned",
+    "started",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "breaker_opened",
+    "stuck",
+    "permission_denied",
+    "unhealthy",
+)
+NotifyEvent = Literal[
+    "planned",
+    "started",
+    "succeeded",
+    "failed",
+    "timed_out",
+    "breaker_opened",
+    "stuck",
+    "permission_denied",
+    "unhealthy",
+]
+
+
+class NotifyChannel(_Strict):
+    """One channel: an Apprise URL (inline, or by reference to an env var or a file) or an SMN topic."""
+
+    url: SecretStr | None = None
+    url_env: str | None = None
+    url_file: Path | None = None
+    smn: SmnTarget | None = None
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
+
+
+class NotifySettings(_Strict):
+    """Who hears about what the controller does, in which language, and when a cluster is stuck."""
+
+    channels: list[NotifyChannel] = Field(default_factory=list)
+    language: Literal["en", "zh"] = "en"
+    dashboard_url: str | None = None
+    stuck_after: PositiveDuration = dt.timedelta(days=3)
+
+
+class ApprovalApi(_Strict):
+    """`POST /approve/{cluster}` and `/veto/{cluster}` on the controller's port, behind a bearer token."""
+
+    enabled: bool = False
+    token: SecretStr | None = None
+    token_file: Path | None = None
 
 
 class OptOutTag(_Strict):
@@ -531,6 +594,8 @@ class Settings(BaseSettings):
     clusters: ClusterSelection = Field(default_factory=ClusterSelection)
     policy: Policy = Field(default_factory=Policy)
     overrides: list[Override] = Field(default_factory=list)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    approval_api: ApprovalApi = Field(default_factory=ApprovalApi)
     #: Effective policies by override index (None: no override), built on first use.
     _effective: dict[int | None, EffectivePolicy] = PrivateAttr(default_factory=dict)
 

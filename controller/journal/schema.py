@@ -81,9 +81,22 @@ def _schema_v3(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_SCHEMA_V4 = (
+    # Each cluster's hour-of-week load profile (JSON of `controller.load.profile.Profile`),
+    # refreshed daily: a restart reads it here instead of fetching 28 days of Cloud Eye again.
+    """CREATE TABLE load_profiles (
+        cluster_id TEXT PRIMARY KEY, built TEXT NOT NULL, profile TEXT NOT NULL)""",
+)
+
+
+def _schema_v4(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_V4:
+        conn.execute(statement)
+
+
 #: Forward migrations: entry i takes a journal from schema version i to i + 1 (0 = empty file).
 #: Each runs in the same transaction as its version bump. Released entries never change.
-MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2, _schema_v3]
+MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2, _schema_v3, _schema_v4]
 
 
 def connect(

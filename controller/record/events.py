@@ -164,3 +164,25 @@ class CycleFailed(Event):
     consecutive: int
     retry_in: str
     internal: bool
+
+
+@dataclass(frozen=True)
+class SwitchoverPlanned(Event):
+    """Under `approval: announce`, a switchover is announced `announce_lead` before its slot:
+    it runs at `slot` unless vetoed (`dws-rebalancer veto`)."""
+
+    cluster_id: str
+    cluster_name: str
+    slot: dt.datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class ClusterStuck(Event):
+    """A cluster unbalanced for longer than `notify.stuck_after`, whatever holds it."""
+
+    cluster_id: str
+    cluster_name: str
+    since: dt.datetime
+    reason: str
+    detail: str

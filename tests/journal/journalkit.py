@@ -120,6 +120,12 @@ ALTER TABLE switchovers ADD COLUMN probe_samples INTEGER;
 ALTER TABLE switchovers ADD COLUMN load_at_trigger TEXT;
 """
 
+#: Schema v4 as released, by hand: load profiles, notifications delivered, approvals and vetoes.
+V4_DDL = """
+CREATE TABLE load_profiles (
+    cluster_id TEXT PRIMARY KEY, built TEXT NOT NULL, profile TEXT NOT NULL);
+"""
+
 
 def hand_made_v1(path: Path) -> None:
     """A v1 journal written with plain SQL, the way a released controller left it."""
