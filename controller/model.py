@@ -280,6 +280,38 @@ class SwitchoverRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalMark:
+    """One approval, veto or announcement of a cluster, as the approval guard reads it.
+
+    `until`: when an approval expires, a veto ends, or an announced slot is over; `slot`: the
+    announced instant (for a veto, the slot it vetoed, if any).
+    """
+
+    id: int
+    at: dt.datetime
+    until: dt.datetime
+    by: str | None = None
+    reason: str | None = None
+    slot: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalFacts:
+    """What people said about one cluster's next switchover, as read from the journal at `as_of`.
+
+    Only live marks: an approval not used and not expired, an announcement not used, not vetoed
+    and whose slot is not over, the veto ending last among those not ended.
+    """
+
+    as_of: dt.datetime
+    approval: ApprovalMark | None = None
+    announcement: ApprovalMark | None = None
+    veto: ApprovalMark | None = None
+    #: A person asked for this very switchover (`switchover CLUSTER`): that is its approval.
+    requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class History:
     """What the guards know beyond the cluster itself, assembled from the journal and the live fleet.
 
@@ -295,3 +327,5 @@ class History:
     paused: bool = False
     pause_reason: str | None = None
     in_flight_elsewhere: int = 0  # switchovers running on other clusters of the project
+    #: Approvals, vetoes and announcements; None when they were not read (the guard fails closed).
+    approval: ApprovalFacts | None = None

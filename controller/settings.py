@@ -11,9 +11,10 @@ import fnmatch
 import json
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -321,17 +322,6 @@ class SmnTarget(_Strict):
 
 
 #: Every event a channel may subscribe to.
-NOTIFY_EVENTS = (
-    "planned",
-    "started",
-    "succeeded",
-    "failed",
-    "timed_out",
-    "breaker_opened",
-    "stuck",
-    "permission_denied",
-    "unhealthy",
-)
 NotifyEvent = Literal[
     "planned",
     "started",
@@ -343,6 +333,7 @@ NotifyEvent = Literal[
     "permission_denied",
     "unhealthy",
 ]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = get_args(NotifyEvent)
 
 
 class NotifyChannel(_Strict):
@@ -354,6 +345,25 @@ class NotifyChannel(_Strict):
     smn: SmnTarget | None = None
     events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
 
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        given = [k for k in ("url", "url_env", "url_file", "smn") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "set exactly one of url, url_env, url_file or smn"
+                + (f", not {' and '.join(given)}" if given else "")
+            )
+        return self
+
+    def inline_url(self) -> str | None:
+        """The URL given inline or by environment variable (a file's is read when delivering)."""
+        if self.url is not None:
+            return self.url.get_secret_value().strip()
+        if self.url_env is not None:
+            environ = _ENVIRON.get()
+            return (os.environ if environ is None else environ).get(self.url_env, "").strip()
+        return None
+
 
 class NotifySettings(_Strict):
     """Who hears about what the controller does, in which language, and when a cluster is stuck."""
@@ -363,6 +373,62 @@ class NotifySettings(_Strict):
     dashboard_url: str | None = None
     stuck_after: PositiveDuration = dt.timedelta(days=3)
 
+    @field_validator("dashboard_url")
+    @classmethod
+    def _dashboard(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value.strip()):
+            raise ValueError(f"an http(s) URL, not {value!r}")
+        return None if value is None else value.strip()
+
+    @model_validator(mode="after")
+    def _urls_parse(self) -> Self:
+        for index, channel in enumerate(self.channels):
+            url = channel.inline_url()  # an unset variable is the controller's error, at start
+            if url and not apprise_understands(url):
+                raise ValueError(
+                    f"channels.{index}: Apprise cannot parse this {url_scheme(url)}:// URL"
+                    " (the URL itself is not shown: it may hold a token)"
+                )
+        return self
+
+    def secret_values(self) -> list[str]:
+        """What log lines must mask: every inline or environment URL and its token-like parts
+        (a file's URL is masked when read)."""
+        return [s for c in self.channels if (url := c.inline_url()) for s in url_secrets(url)]
+
+
+#: URL parts that look like tokens: long enough and holding a digit (hostnames and plain words
+#: such as `hooks` or `notifications` stay readable in other log lines).
+_TOKEN_PART_RE = re.compile(r"(?=.*\d)[^\s/]{8,}")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The URL and the parts of it a log line could show alone: its password, and every host,
+    user, path segment or query value that looks like a token (DingTalk's access token is the
+    "host" of `dingtalk://TOKEN/`, Slack's tokens are path segments)."""
+    parts = urllib.parse.urlsplit(url)
+    found = [url, parts.password or ""]
+    pieces = [parts.username or "", *parts.path.split("/")]
+    pieces += [v for _, v in urllib.parse.parse_qsl(parts.query)]
+    host = parts.netloc.rpartition("@")[2].rsplit(":", 1)[0]
+    if "." not in host:  # not a host name or an IPv4 address: a token in the host's place
+        pieces.append(host)
+    found += [p for p in pieces if _TOKEN_PART_RE.fullmatch(p) and not p.isdigit()]
+    return [value for value in dict.fromkeys(found) if value]
+
+
+def url_scheme(url: str) -> str:
+    """The scheme of a notification URL, lower-case; `?` when there is none (never the rest)."""
+    scheme, sep, _ = url.partition("://")
+    return scheme.lower() if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) else "?"
+
+
+def apprise_understands(url: str) -> bool:
+    """True when Apprise has a plugin for the URL and the plugin accepts it."""
+    import apprise  # its plugins load in a second or two: only when a URL is set
+
+    return apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
+
 
 class ApprovalApi(_Strict):
     """`POST /approve/{cluster}` and `/veto/{cluster}` on the controller's port, behind a bearer token."""
@@ -370,6 +436,16 @@ class ApprovalApi(_Strict):
     enabled: bool = False
     token: SecretStr | None = None
     token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_token(self) -> Self:
+        # Fail at start, not at the first POST: an enabled API without a token would answer 401
+        # to everyone, and two tokens would leave a guess which one counts.
+        if self.token is not None and self.token_file is not None:
+            raise ValueError("set approval_api.token or approval_api.token_file, not both")
+        if self.enabled and not _set(self.token) and self.token_file is None:
+            raise ValueError("approval_api.enabled needs approval_api.token or token_file")
+        return self
 
 
 class OptOutTag(_Strict):
@@ -564,6 +640,52 @@ class _EnvironSource(EnvSettingsSource):
             raise ConfigError(f"environment variable {name} is not valid JSON{where}") from None
 
 
+#: A target's name: a metric label value and a journal key, so short and plain.
+TARGET_NAME = r"[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?"
+#: The name of the one target a configuration without `targets:` has.
+IMPLICIT_TARGET = "default"
+
+
+class TargetSettings(_Strict):
+    """One project in one region. Unset keys take the top-level value (`policy` merges key by
+    key, as an override does; `overrides` come before the top-level ones)."""
+
+    name: str = Field(pattern=f"^{TARGET_NAME}$")
+    region: str | None = None
+    endpoint: str | None = None  # default: the top-level one, else the region's DWS endpoint
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", value.strip()):
+            raise ValueError(f"an http(s) URL with a host and no path, not {value!r}")
+        return None if value is None else value.strip().rstrip("/")
+
+    project_id: str | None = Field(default=None, min_length=1)
+    enterprise_project_id: str | None = None
+    auth: Auth | None = None
+    policy: dict[str, Any] = Field(default_factory=dict)
+    overrides: list[Override] = Field(default_factory=list)
+    clusters: ClusterSelection | None = None
+
+
+class ShardSettings(_Strict):
+    """Replicas of a StatefulSet share the targets: each owns those whose stable hash modulo
+    `replicas` is its ordinal (by default the number ending `$POD_NAME`, e.g. `...-2`)."""
+
+    replicas: int = Field(default=1, ge=1)
+    ordinal: int | None = Field(default=None, ge=0)
+    #: A target newly owned (after a resharding) waits at least this long, and one cooldown:
+    #: longer than any rollout, during which its old owner may still be running.
+    handover_caution: PositiveDuration = dt.timedelta(hours=1)
+
+    @model_validator(mode="after")
+    def _ordinal_in_range(self) -> Self:
+        if self.ordinal is not None and self.ordinal >= self.replicas:
+            raise ValueError(f"ordinal {self.ordinal} is not below replicas {self.replicas}")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole configuration."""
 
@@ -575,8 +697,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    endpoint: str
-    project_id: str = Field(min_length=1)
+    endpoint: str = ""  # default: the region's, https://dws.{region}.myhuaweicloud.com
+    project_id: str = ""  # required unless every target names its own
     region: str = "cn-north-4"
     enterprise_project_id: str | None = None
     auth: Auth = Field(default_factory=Auth)  # auto: the vendor SDK's sources when empty
@@ -596,8 +718,17 @@ class Settings(BaseSettings):
     overrides: list[Override] = Field(default_factory=list)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     approval_api: ApprovalApi = Field(default_factory=ApprovalApi)
+    #: Several projects and regions in one controller; empty: the top level is the one target.
+    targets: list[TargetSettings] = Field(default_factory=list)
+    #: How many targets run their cycle at the same time, at most.
+    max_concurrent_targets: int = Field(default=16, ge=1)
+    #: In-flight switchovers across every target, at most (each target has `max_concurrent`).
+    max_concurrent_total: int | None = Field(default=None, ge=1)
+    sharding: ShardSettings = Field(default_factory=ShardSettings)
     #: Effective policies by override index (None: no override), built on first use.
     _effective: dict[int | None, EffectivePolicy] = PrivateAttr(default_factory=dict)
+    #: This target's name: set on each target's own settings (`controller.targets`), not a key.
+    _target: str = PrivateAttr(default=IMPLICIT_TARGET)
 
     @classmethod
     def settings_customise_sources(
@@ -614,6 +745,8 @@ class Settings(BaseSettings):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str) -> str:
+        if not value:
+            return value  # filled in from the region by `_where`
         if not re.fullmatch(r"https?://[^\s/]+(:\d+)?/?", value.strip()):
             raise ValueError(f"an http(s) URL with a host and no path, not {value!r}")
         return value.strip().rstrip("/")
@@ -642,6 +775,20 @@ class Settings(BaseSettings):
         return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
+    def _where(self) -> Self:
+        if not self.endpoint:
+            object.__setattr__(self, "endpoint", f"https://dws.{self.region}.myhuaweicloud.com")
+        if not self.targets and not self.project_id:
+            raise ValueError("project_id is required (the project to act on), or list `targets`")
+        missing = [t.name for t in self.targets if not (t.project_id or self.project_id)]
+        if missing:
+            raise ValueError(f"targets {', '.join(missing)}: no project_id (theirs or top-level)")
+        names = [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError("targets: two targets have the same name")
+        return self
+
+    @model_validator(mode="after")
     def _overrides_valid(self) -> Self:
         for index, override in enumerate(self.overrides):
             try:
@@ -649,6 +796,19 @@ class Settings(BaseSettings):
             except ValidationError as exc:
                 raise ValueError(f"overrides.{index}.policy.{_first_error(exc)}") from None
         return self
+
+    @model_validator(mode="after")
+    def _targets_valid(self) -> Self:
+        for index, target in enumerate(self.targets):
+            try:
+                self._merge(Override(match="*", policy=target.policy))
+            except ValidationError as exc:
+                raise ValueError(f"targets.{index}.policy.{_first_error(exc)}") from None
+        return self
+
+    def merged_policy(self, override: Override) -> Policy:
+        """The base policy with `override`'s keys in place (a target's policy, an override's)."""
+        return self._merge(override)
 
     def _merge(self, override: Override) -> Policy:
         base = self.policy.model_dump()
@@ -659,6 +819,11 @@ class Settings(BaseSettings):
         if isinstance(override.policy.get("load"), Mapping):
             merged["load"] = _merge_load(base["load"], override.policy["load"])
         return Policy.model_validate(merged)
+
+    @property
+    def target(self) -> str:
+        """The target these settings are for (`default` without `targets:`)."""
+        return self._target
 
     @property
     def listen_host(self) -> str:

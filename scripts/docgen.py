@@ -142,14 +142,22 @@ def default_text(field: FieldInfo) -> str:
     return f"`{flow}`"
 
 
-def walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
-    """(dotted key, field) for every field, depth first; a list of models is `key[].field`."""
+def walk(
+    model: type[BaseModel], prefix: str = "", seen: set[type[BaseModel]] | None = None
+) -> Iterator[tuple[str, FieldInfo]]:
+    """(dotted key, field) for every field, depth first; a list of models is `key[].field`.
+
+    A model met a second time (a target's `auth`, like the top-level one) is not expanded
+    again: its key's meaning points to the first place, where each of its keys is explained.
+    """
+    seen = set() if seen is None else seen
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         yield key, field
         nested, many = _model_of(field.annotation)
-        if nested is not None:
-            yield from walk(nested, f"{key}[]." if many else f"{key}.")
+        if nested is not None and nested not in seen:
+            seen.add(nested)
+            yield from walk(nested, f"{key}[]." if many else f"{key}.", seen)
 
 
 def _environment_variable(key: str, prefix: str) -> str:

@@ -38,6 +38,7 @@ def test_a_decision_in_the_cycle_that_saw_the_end_settles_the_switchover() -> No
         "risk-dw:degraded",
         "report-dw:task_in_progress",
         "report-dw:load_high",
+        "batch-dw:awaiting_quiet_slot",
         "etl-dw:not_unbalanced",
         "etl-dw:debouncing",
     }

@@ -20,6 +20,8 @@ from controller.journal import MEMORY, ActorLock, Journal, JournalUnreadable
 from controller.load.sources import LoadSources
 from controller.loop.cycle import Reconciler
 from controller.loop.deps import LoopDeps
+from controller.notify.notifier import running_notifier
+from controller.notify.sink import NotifySink
 from controller.record.metrics import Metrics
 from controller.record.recorder import Recorder, Sink
 from controller.record.sinks.journal import JournalSink
@@ -133,11 +135,34 @@ async def assemble(
         async with (
             dws_client(settings, auth_clock, transport, metrics) as client,
             load_sources(settings, client, transport) as load,
+            notifications(settings, access, client, journal, metrics, clock, transport) as notify,
         ):
-            recorder = record_to(journal, metrics, sinks)
+            recorder = record_to(journal, metrics, [*sinks, *([notify] if notify else [])])
             deps = LoopDeps(settings, client, journal, recorder, clock, time_scale, load)
             reconciler = Reconciler(deps, caution_since=caution)
             yield Parts(settings, client, journal, metrics, reconciler)
+
+
+def notifications(
+    settings: Settings,
+    access: Access,
+    client: DwsClient,
+    journal: Journal,
+    metrics: Metrics,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None,
+) -> contextlib.AbstractAsyncContextManager[NotifySink | None]:
+    """The notification sink and its workers (SMN signed like DWS); `status` reads, so only an
+    actor tells people."""
+    return running_notifier(
+        settings,
+        auth=client.auth,
+        journal=journal,
+        metrics=metrics,
+        clock=clock,
+        transport=transport,
+        enabled=access is Access.ACT,
+    )
 
 
 @contextlib.asynccontextmanager

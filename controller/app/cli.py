@@ -136,6 +136,11 @@ def _add_reading(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOption
         help="what would happen now (or --at a time) and why",
     )
     status.add_argument(
+        "cluster",
+        nargs="?",
+        help="only this cluster (id or name), with its learned load profile under `quietest`",
+    )
+    status.add_argument(
         "--at",
         type=_iso_time,
         help="evaluate at this future time (ISO-8601 with offset); the past is in `history`",
@@ -164,6 +169,28 @@ def _add_operating(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOpti
         help="close a cluster's circuit breaker after a human checked it",
     )
     breaker.add_argument("cluster", help="cluster id or name")
+    _add_approvals(sub, shared)
+
+
+def _add_approvals(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOptions) -> None:
+    approve = sub.add_parser(
+        "approve",
+        parents=[shared.config],
+        help="let one switchover of a cluster under `approval: manual` run (default: for 24h)",
+    )
+    veto = sub.add_parser(
+        "veto",
+        parents=[shared.config],
+        help="stop a cluster's announced switchover (default: that slot only)",
+    )
+    for parser, until in (
+        (approve, "the approval expires then (default: in 24h)"),
+        (veto, "veto until then instead of the announced slot only"),
+    ):
+        parser.add_argument("cluster", help="cluster id or name")
+        parser.add_argument("--until", metavar="T", help=f"ISO time with offset or 2h, 3d: {until}")
+        parser.add_argument("--reason", help="why; shown in status, history and /status")
+        parser.add_argument("--actor", help="who (default: the OS user name)")
 
 
 def _add_tools(sub: Subparsers[argparse.ArgumentParser]) -> None:
@@ -242,7 +269,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
     settings = load_settings(args.config)
     configure_logging(fmt=settings.log_format, level=settings.log_level, stream=sys.stderr)
-    register_secrets(*settings.auth.secret_values())
+    register_secrets(*settings.auth.secret_values(), *settings.notify.secret_values())
     return asyncio.run(handler(args.command)(settings, args))
 
 
@@ -260,6 +287,8 @@ HANDLERS: dict[str, tuple[str, str]] = {
     "pause": ("operate", "pause"),
     "resume": ("operate", "resume"),
     "reset-breaker": ("operate", "reset_breaker"),
+    "approve": ("approvals", "approve"),
+    "veto": ("approvals", "veto"),
 }
 
 

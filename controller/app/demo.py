@@ -67,13 +67,28 @@ def build_world(sim: Simulator) -> None:
     sim.at(dt.timedelta(minutes=15), ("unbalance", "etl-dw"))
     sim.at(dt.timedelta(minutes=20), ("clear_task", "report-dw"))
     # report-dw's nightly ETL keeps 40 queries running until 17:20 UTC: its load gate holds it.
+    # batch-dw learns its week from Cloud Eye: busy all day but 03:00-04:00 Shanghai, with an
+    # ETL at 01:00-03:00. Under `schedule: quietest` it waits for 03:00, not the window's 01:00.
+    sim.add_cluster(id="6f7a-batch", name="batch-dw", version="8.2.1.230", flags={"UNBALANCED"})
     CloudEyeSpec.model_validate(
-        {"clusters": {"report-dw": {"metrics": {LOAD_METRIC: {"base": 3, "peaks": [ETL_PEAK]}}}}}
-    ).install(sim.cloud_eye, {"report-dw": "1e5a-report"})
+        {
+            "clusters": {
+                "report-dw": {"metrics": {LOAD_METRIC: {"base": 3, "peaks": [ETL_PEAK]}}},
+                "batch-dw": {"timezone": "Asia/Shanghai", "metrics": {LOAD_METRIC: BATCH_WEEK}},
+            }
+        }
+    ).install(sim.cloud_eye, {"report-dw": "1e5a-report", "batch-dw": "6f7a-batch"})
 
 
 LOAD_METRIC = "dws008_active_sql_count"
 ETL_PEAK = {"start": "17:00", "end": "17:20", "value": 40}
+BATCH_WEEK = {
+    "base": 2,
+    "peaks": [
+        {"start": "01:00", "end": "03:00", "value": 30},
+        {"start": "04:00", "end": "03:00", "value": 8},  # crosses midnight: all but 03:00-04:00
+    ],
+}
 
 
 #: What clients of the switched clusters feel, in virtual seconds into each switchover: sales-dw's
@@ -109,7 +124,7 @@ def demo_settings(
             ],
             **({"probe": probe} if probe else {}),
         },
-        overrides=[load_gate(endpoint)],
+        overrides=[load_gate(endpoint), quietest(endpoint)],
     )
 
 
@@ -118,6 +133,13 @@ def load_gate(endpoint: str) -> dict[str, object]:
     queries over the last 5 minutes."""
     cloud_eye = {"endpoint": endpoint, "limits": {LOAD_METRIC: 20}, "lookback": "5m"}
     return {"match": "report-dw", "policy": {"load": {"cloud_eye": cloud_eye}}}
+
+
+def quietest(endpoint: str) -> dict[str, object]:
+    """batch-dw waits for the quietest hour its Cloud Eye history shows inside the window."""
+    cloud_eye = {"endpoint": endpoint, "limits": {LOAD_METRIC: 20}, "lookback": "5m"}
+    load = {"schedule": "quietest", "cloud_eye": cloud_eye}
+    return {"match": "batch-dw", "policy": {"load": load}}
 
 
 @contextlib.contextmanager
@@ -262,6 +284,7 @@ class Narrator:
             "etl-dw:not_unbalanced",
             "etl-dw:debouncing",
             "report-dw:load_high",
+            "batch-dw:awaiting_quiet_slot",
         }
         succeeded = {r.cluster_name for r in self.finished if r.outcome is Outcome.SUCCEEDED}
         # A decision at the very instant the end was seen came from the same cycle, after its

@@ -7,8 +7,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from controller.http.status import decision_json, switchover_json
-from controller.journal import HistoryItem, OperatorEvent
+from controller.http.status import approval_json, decision_json, switchover_json
+from controller.journal import ApprovalEntry, HistoryItem, OperatorEvent
 from controller.loop.snapshot import ClusterView
 from controller.model import Decision, SwitchoverRecord
 
@@ -67,6 +67,7 @@ def _view_json(view: ClusterView) -> dict[str, Any]:
         "version": c.raw_version,
         "window_open": view.window_open,
         **(decision_json(view.decision) or {}),
+        "approval": approval_json(view.history.approval if view.history else None),
     }
 
 
@@ -89,6 +90,8 @@ def _history_row(item: HistoryItem) -> tuple[dict[str, Any], str]:
             f"{item.cluster_name}  decision {item.action.value}/{item.reason.value}: {item.detail}"
         )
         return {"type": "decision", **decision_row(item)}, f"{_short(item.at)}  {text}"
+    if isinstance(item, ApprovalEntry):
+        return _approval_row(item)
     return _operator_row(item)
 
 
@@ -122,6 +125,26 @@ def _operator_row(item: OperatorEvent) -> tuple[dict[str, Any], str]:
     target = item.cluster_name or item.cluster_id or "all clusters"
     why = f": {item.reason}" if item.reason else ""
     return row, f"{_short(item.at)}  {target}  {item.kind.value} by {item.by or '?'}{why}"
+
+
+def _approval_row(item: ApprovalEntry) -> tuple[dict[str, Any], str]:
+    row = {
+        "type": item.kind.value,
+        "at": item.at.isoformat(),
+        "cluster_id": item.cluster_id,
+        "cluster_name": item.cluster_name,
+        "by": item.by,
+        "reason": item.reason,
+        "until": item.until.isoformat(),
+        "slot": item.slot.isoformat() if item.slot else None,
+        "switchover_id": item.switchover_id,
+    }
+    target = item.cluster_name or item.cluster_id
+    slot = f", slot {_short(item.slot)}" if item.slot else ""
+    used = f", used by switchover {item.switchover_id}" if item.switchover_id else ""
+    why = f": {item.reason}" if item.reason else ""
+    text = f"{target}  {item.kind.value} by {item.by or '?'} until {_short(item.until)}{slot}{used}"
+    return row, f"{_short(item.at)}  {text}{why}"
 
 
 def print_history(items: Sequence[HistoryItem], fmt: str, out: TextIO) -> None:

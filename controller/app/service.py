@@ -7,9 +7,10 @@ import contextlib
 import gc
 from collections.abc import Callable, Sequence
 
-from controller.app.bootstrap import assemble
+from controller.app.bootstrap import Parts, assemble
 from controller.clock import Clock, SystemClock
-from controller.http.server import HttpServer, create_app
+from controller.http.approvals import approval_endpoints
+from controller.http.server import ASGIApp, HttpServer, create_app
 from controller.http.status import ControllerStatus
 from controller.loop.runner import Runner, stop_on_signals
 from controller.record.recorder import Sink
@@ -40,7 +41,7 @@ async def serve_controller(
     ) as parts:
         runner = Runner(parts.reconciler, clock, time_scale=time_scale)
         server = HttpServer(
-            create_app(parts.metrics, ControllerStatus(runner)),
+            _app(parts, runner, clock),
             settings.listen_host,
             settings.listen_port,
         )
@@ -55,3 +56,9 @@ async def serve_controller(
                 await runner.run(stop)
         finally:
             await server.stop()
+
+
+def _app(parts: Parts, runner: Runner, clock: Clock) -> ASGIApp:
+    """The HTTP side: metrics, health, /status, and the approval routes when they are on."""
+    approvals = approval_endpoints(parts.settings, parts.journal, clock)
+    return create_app(parts.metrics, ControllerStatus(runner), approvals)

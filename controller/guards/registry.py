@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from controller.guards import (
     GuardSpec,
+    approval,
     blackout,
     breaker,
     budget,
@@ -29,6 +32,7 @@ GUARDS: tuple[GuardSpec, ...] = (
     timewindow.SPEC,
     cooldown.SPEC,
     budget.SPEC,
+    approval.SPEC,  # people's say: after the time guards, before the safety guards it never bypasses
     breaker.SPEC,
     concurrency.SPEC,
 )
@@ -37,3 +41,12 @@ GUARDS: tuple[GuardSpec, ...] = (
 IGNORE_WINDOW_BYPASSES = frozenset(spec.name for spec in GUARDS if spec.bypassable)
 #: Guards whose block lifts by itself as time passes; they are the ones with a next_eligible.
 TIME_GUARDS = frozenset(spec.name for spec in GUARDS if spec.lifts_with_time)
+
+
+def with_spec(
+    registry: Sequence[GuardSpec], spec: GuardSpec, *, after: str
+) -> tuple[GuardSpec, ...]:
+    """`registry` with `spec` asked right after the guard named `after` (a per-cycle guard)."""
+    names = [s.name for s in registry]
+    at = names.index(after) + 1
+    return (*registry[:at], spec, *registry[at:])

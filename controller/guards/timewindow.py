@@ -76,6 +76,17 @@ def next_window_start(
     return opening[0] if opening else None
 
 
+def occurrence_end(windows: Sequence[Span], at: dt.datetime) -> dt.datetime | None:
+    """When the window occurrence containing `at` ends (the latest, if several do); None outside."""
+    ends = [
+        end
+        for window in windows
+        for start, end in _occurrences(window, _local_day(at, window) - ONE_DAY, 2)
+        if start <= at < end
+    ]
+    return max(ends, default=None)
+
+
 def governing_windows(cluster: Cluster, policy: EffectivePolicy) -> Sequence[Span] | None:
     """The windows that apply: configured ones, else the cluster's maintenance window.
 

@@ -21,6 +21,7 @@ import uvicorn
 from prometheus_client.exposition import choose_encoder
 
 from controller import __version__
+from controller.http.approvals import MAX_BODY_BYTES, ApprovalEndpoints
 from controller.logs import get_logger, scrub
 from controller.record.metrics import Metrics
 
@@ -52,14 +53,18 @@ class StatusSource(Protocol):
         ...
 
 
-def create_app(metrics: Metrics, source: StatusSource) -> ASGIApp:
-    """A read-only ASGI app; no framework, five routes."""
+def create_app(
+    metrics: Metrics, source: StatusSource, approvals: ApprovalEndpoints | None = None
+) -> ASGIApp:
+    """An ASGI app, no framework: five read-only routes, and the two approval routes when on."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return  # served with lifespan="off"; nothing else is spoken here
         path, method = scope["path"], scope["method"]
-        if path != "/metrics" and path not in _ROUTES:
+        if ApprovalEndpoints.route(path) is not None:
+            await _approval(scope, receive, send, approvals)
+        elif path != "/metrics" and path not in _ROUTES:
             await _respond(send, 404, _TEXT, b"not found\n")
         elif method != "GET":
             await _respond(send, 405, _TEXT, b"method not allowed\n", [(b"allow", b"GET")])
@@ -70,6 +75,39 @@ def create_app(metrics: Metrics, source: StatusSource) -> ASGIApp:
             await _respond(send, status, media_type, scrub(body).encode())
 
     return app
+
+
+async def _approval(
+    scope: Scope, receive: Receive, send: Send, approvals: ApprovalEndpoints | None
+) -> None:
+    """`POST /approve/X`, `/veto/X`: 404 while the approval API is off (as if absent)."""
+    route = ApprovalEndpoints.route(scope["path"])
+    if approvals is None or route is None:
+        await _respond(send, 404, _TEXT, b"not found\n")
+        return
+    if scope["method"] != "POST":
+        await _respond(send, 405, _TEXT, b"method not allowed\n", [(b"allow", b"POST")])
+        return
+    body = await _body(receive, MAX_BODY_BYTES)
+    if body is None:
+        await _respond(send, 413, _TEXT, b"body too large\n")
+        return
+    status, answer = approvals.answer(*route, _header(scope, b"authorization"), body)
+    await _respond(send, status, _JSON, scrub(_dumps(answer, False)).encode())
+
+
+async def _body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None once it grows past `limit` bytes."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        chunk = bytes(message.get("body", b""))
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = bool(message.get("more_body", False)) and message["type"] == "http.request"
+    return b"".join(chunks)
 
 
 async def _metrics(scope: Scope, send: Send, metrics: Metrics) -> None:

@@ -10,9 +10,10 @@ from typing import Any
 
 from controller import __version__
 from controller.config_types import format_duration
+from controller.guards.approval import approval_state
 from controller.loop.runner import CycleResult, Runner
 from controller.loop.snapshot import ClusterView
-from controller.model import Decision, SwitchoverRecord
+from controller.model import ApprovalFacts, ApprovalMark, Decision, SwitchoverRecord
 
 
 def _iso(when: dt.datetime | None) -> str | None:
@@ -58,6 +59,29 @@ def switchover_json(record: SwitchoverRecord | None) -> dict[str, Any] | None:
             None if record.client is None else record.client.interruption_seconds
         ),
         "error": record.error,
+    }
+
+
+def _mark_json(mark: ApprovalMark | None) -> dict[str, Any] | None:
+    if mark is None:
+        return None
+    return {
+        "at": _iso(mark.at),
+        "until": _iso(mark.until),
+        "by": mark.by,
+        "reason": mark.reason,
+        "slot": _iso(mark.slot),
+    }
+
+
+def approval_json(facts: ApprovalFacts | None) -> dict[str, Any] | None:
+    """The live approval, announcement and veto the last judgement saw (None: not read)."""
+    if facts is None:
+        return None
+    return {
+        "approval": _mark_json(facts.approval),
+        "announcement": _mark_json(facts.announcement),
+        "veto": _mark_json(facts.veto),
     }
 
 
@@ -143,7 +167,16 @@ class ControllerStatus:
                 "limit": view.failure_limit,
             },
             "forbidden": view.forbidden,
+            "approval": self._approval(view),
         }
+
+    def _approval(self, view: ClusterView) -> dict[str, Any]:
+        """The cluster's approval mode and, while it is unbalanced, its state and live marks."""
+        policy = self.runner.reconciler.policy(view.cluster)
+        facts = view.history.approval if view.history else None
+        state = approval_state(policy, facts, facts.as_of) if facts is not None else None
+        marks = approval_json(facts) or dict.fromkeys(("approval", "announcement", "veto"))
+        return {"mode": policy.approval, "state": state, **marks}
 
     def _last_switchover(self, cluster_id: str) -> SwitchoverRecord | None:
         """The newest journaled switchover of the cluster (in flight or finished), if any."""

@@ -11,9 +11,14 @@ import sqlite3
 from pathlib import Path
 
 from controller.journal import rows, schema
+from controller.journal.approvals import Approvals, prune_approvals, use_approval
 from controller.journal.errors import JournalError, JournalUnreadable
 from controller.journal.lock import ActorLock, JournalInUse
+from controller.journal.notifications import Notifications
+from controller.journal.profiles import LoadProfiles
 from controller.journal.records import (
+    ApprovalEntry,
+    ApprovalKind,
     EventKind,
     HistoryItem,
     OperatorEvent,
@@ -34,6 +39,8 @@ __all__ = [
     "MIGRATIONS",
     "SWITCHOVER_RETENTION",
     "ActorLock",
+    "ApprovalEntry",
+    "ApprovalKind",
     "EventKind",
     "HistoryItem",
     "Journal",
@@ -53,7 +60,7 @@ BUSY_TIMEOUT_SECONDS = 5.0
 SWITCHOVER_RETENTION = dt.timedelta(days=35)
 
 
-class Journal(SwitchoverRequests):
+class Journal(SwitchoverRequests, Approvals, LoadProfiles, Notifications):
     """One open journal file. Every method is one short transaction; safe to share across threads."""
 
     @classmethod
@@ -76,7 +83,9 @@ class Journal(SwitchoverRequests):
         conn = schema.connect_read_only(
             Path(path), timeout=BUSY_TIMEOUT_SECONDS, migrations=MIGRATIONS, follow=follow
         )
-        return cls(conn, Path(path), created=False)
+        journal = cls(conn, Path(path), created=False)
+        journal.read_only = True
+        return journal
 
     @property
     def schema_version(self) -> int:
@@ -90,12 +99,17 @@ class Journal(SwitchoverRequests):
     # -- switchovers ---------------------------------------------------------------------------
 
     def begin_switchover(
-        self, record: SwitchoverRecord, *, request_id: int | None = None
+        self,
+        record: SwitchoverRecord,
+        *,
+        request_id: int | None = None,
+        approval_id: int | None = None,
     ) -> SwitchoverRecord:
         """Insert a switchover (normally in flight) and fsync it: call this before sending the POST.
 
         `request_id` marks that switchover request done in the same transaction, so a crash
         after the POST can never leave the request pending, to be carried out a second time.
+        `approval_id` (the approval or announcement that let it run) is marked used the same way.
         """
         if record.id is not None:
             raise ValueError(f"switchover already journaled with id {record.id}")
@@ -113,6 +127,8 @@ class Journal(SwitchoverRequests):
                     record.started,
                     switchover_id=cursor.lastrowid,
                 )
+            if approval_id is not None and cursor.lastrowid is not None:
+                use_approval(conn, self.path, approval_id, cursor.lastrowid)
         return dataclasses.replace(record, id=cursor.lastrowid)
 
     def confirm_switchover(self, id: int, *, at: dt.datetime) -> None:
@@ -305,6 +321,7 @@ class Journal(SwitchoverRequests):
             *self.switchovers(cluster_id=cluster_id, since=since, limit=limit),
             *self.decisions(cluster_id=cluster_id, since=since, limit=limit),
             *self.operator_events(cluster_id=cluster_id, since=since, limit=limit),
+            *self.approval_entries(cluster_id=cluster_id, since=since, limit=limit),
         ]
         items.sort(key=when)
         if limit is not None:
@@ -324,6 +341,7 @@ class Journal(SwitchoverRequests):
                 "DELETE FROM switchovers WHERE started < ? AND outcome IS NOT NULL",
                 (switchovers_before,),
             ).rowcount
+            deleted += prune_approvals(conn, switchovers_before)
         return deleted
 
     # -- plumbing ------------------------------------------------------------------------------

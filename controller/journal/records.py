@@ -59,7 +59,29 @@ class SwitchoverRequest:
     detail: str | None = None
 
 
-HistoryItem = SwitchoverRecord | Decision | OperatorEvent
+class ApprovalKind(StrEnum):
+    APPROVAL = "approval"  # `approve`: lets one switchover run under `approval: manual`
+    VETO = "veto"  # `veto`: blocks until `until`, and cancels every approval and announcement before it
+    ANNOUNCEMENT = "announcement"  # the controller's: a switchover planned for `slot`
+
+
+@dataclass(frozen=True)
+class ApprovalEntry:
+    """An approval, veto or announcement row; `switchover_id` names the switchover that used it."""
+
+    id: int
+    kind: ApprovalKind
+    cluster_id: str
+    at: dt.datetime
+    until: dt.datetime
+    by: str | None = None
+    reason: str | None = None
+    slot: dt.datetime | None = None
+    switchover_id: int | None = None
+    cluster_name: str | None = None  # the latest name, filled in by `history` (not stored)
+
+
+HistoryItem = SwitchoverRecord | Decision | OperatorEvent | ApprovalEntry
 
 
 def when(item: HistoryItem) -> dt.datetime:

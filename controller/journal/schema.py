@@ -86,6 +86,18 @@ _SCHEMA_V4 = (
     # refreshed daily: a restart reads it here instead of fetching 28 days of Cloud Eye again.
     """CREATE TABLE load_profiles (
         cluster_id TEXT PRIMARY KEY, built TEXT NOT NULL, profile TEXT NOT NULL)""",
+    # Each notification once per channel, across restarts: the channel key never holds the
+    # secret (a hash prefix of the URL, or `smn:<topic>`); outcome sent, failed, dropped...
+    """CREATE TABLE notifications (
+        event_key TEXT NOT NULL, channel_key TEXT NOT NULL, outcome TEXT NOT NULL,
+        at TEXT NOT NULL, PRIMARY KEY (event_key, channel_key))""",
+    # Approvals, vetoes and announcements (`approval: manual | announce`); `switchover_id` marks
+    # the approval or announcement a switchover used, set with the switchover row before the POST.
+    """CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, kind TEXT NOT NULL,
+        at TEXT NOT NULL, actor TEXT, reason TEXT, until TEXT NOT NULL, slot TEXT,
+        switchover_id INTEGER)""",
+    "CREATE INDEX approvals_by_until ON approvals (until)",
 )
 
 

@@ -36,6 +36,8 @@ class Store:
         self._lock = threading.Lock()
         self.path = path
         self.created = created
+        #: Opened with `Journal.open_read_only`: readers (`status`) must not try to write.
+        self.read_only = False
 
     def close(self) -> None:
         with self._lock:

@@ -16,14 +16,18 @@ import structlog
 
 from controller.guards import GuardSpec, decide
 from controller.guards.load import gated, load_spec
-from controller.guards.registry import GUARDS
+from controller.guards.registry import GUARDS, with_spec
+from controller.guards.slot import quietest_schedule, slot_spec
 from controller.guards.timewindow import WindowFacts
 from controller.load.assess import LoadVerdict
+from controller.loop.approvals import ApprovalBook, ApprovalStage
 from controller.loop.deps import LoopDeps
 from controller.loop.loadgate import LoadGate
 from controller.loop.observe import Observation, Observer
 from controller.loop.requests import ManualRequests, request_ttl
+from controller.loop.slots import QuietSlots
 from controller.loop.snapshot import ClusterView, Snapshot
+from controller.loop.stuck import StuckWatch
 from controller.loop.switchovers import Switchovers
 from controller.model import (
     Action,
@@ -81,6 +85,9 @@ class Reconciler:
         self.requests = ManualRequests(deps.journal, self.switchovers, deps.settings.project_id)
         self.observer = Observer(deps, self.policy)
         self.load_gate = LoadGate(deps.load)
+        self.approvals = ApprovalStage(deps, self.policy, self.switchovers)
+        self.stuck = StuckWatch(deps.recorder, deps.settings.notify.stuck_after)
+        self.quiet_slots = QuietSlots(deps.journal, deps.load)
         self._policies: dict[tuple[str, str], EffectivePolicy] = {}
         self._all_policies = deps.settings.policies()
         self._longest_cooldown = max(p.cooldown for p in self._all_policies)
@@ -113,9 +120,9 @@ class Reconciler:
         fresh, refreshed = self._keep_unchanged(seen, now, report)
         judge = self._judge(seen.since, now)
         ordered = sorted(fresh, key=lambda c: c.name)
-        judge.registry = await self._with_load(judge, ordered, now)
+        judge.registry = await self._with_gates(judge, ordered, now)
         for cluster in ordered:
-            verdict, history = judge(cluster)
+            verdict, history = self.approvals.judged(judge, cluster)
             self._record_decision(cluster, verdict, history, report)
             if verdict.decision.action is Action.SWITCHOVER and not self.stopping:
                 report.add(await self.switchovers.trigger(cluster, Trigger.CONTROLLER, now))
@@ -196,7 +203,7 @@ class Reconciler:
             await self.observer.with_detail(c, observed)
             for c in sorted(clusters, key=lambda c: c.name)
         ]
-        judge.registry = await self._with_load(judge, detailed, at, ignore_window=ignore_window)
+        judge.registry = await self._with_gates(judge, detailed, at, ignore_window=ignore_window)
         views = []
         for cluster in detailed:
             verdict, history = judge(cluster, ignore_window=ignore_window)
@@ -237,8 +244,9 @@ class Reconciler:
     ) -> None:
         """`switchover` commands recorded beside us; a fresh judge counts this cycle's POSTs."""
         judge = self._judge(since, now)
+        judge.approvals = judge.approvals and judge.approvals.by_hand()  # a person asked for it
         wanted = self.requests.wanted(clusters, only)
-        judge.registry = await self._with_load(judge, wanted, now, ignore_window=True)
+        judge.registry = await self._with_gates(judge, wanted, now, ignore_window=True)
         for record in await self.requests.answer(
             clusters,
             judge,
@@ -248,6 +256,28 @@ class Reconciler:
             only=only,
         ):
             report.add(record)
+
+    async def _with_gates(
+        self,
+        judge: _Judge,
+        clusters: list[Cluster],
+        now: dt.datetime,
+        *,
+        ignore_window: bool = False,
+    ) -> Sequence[GuardSpec]:
+        """The registry with this cycle's data-driven guards: the quietest slot, then the load."""
+        judge.registry = await self._with_slots(clusters, now, ignore_window=ignore_window)
+        return await self._with_load(judge, clusters, now, ignore_window=ignore_window)
+
+    async def _with_slots(
+        self, clusters: list[Cluster], now: dt.datetime, *, ignore_window: bool = False
+    ) -> Sequence[GuardSpec]:
+        """The registry with the slot guard after the blackout guard, over the profiles of the
+        unbalanced clusters under `schedule: quietest` (a manual switchover skips it)."""
+        if ignore_window or not any(quietest_schedule(p) for p in self._all_policies):
+            return GUARDS
+        planners = await self.quiet_slots.planners([(c, self.policy(c)) for c in clusters], now)
+        return with_spec(GUARDS, slot_spec(planners), after="blackout")
 
     async def _with_load(
         self,
@@ -260,7 +290,7 @@ class Reconciler:
         """The registry with the load guard, over the verdicts of the clusters every other guard
         allows (asked in shared calls); the plain registry when no policy has a load gate."""
         if not any(gated(p) for p in self._all_policies):
-            return GUARDS
+            return judge.registry
         allowed = (Action.SWITCHOVER, Action.DRY_RUN)
         gated_clusters = [(c, p) for c in clusters if gated(p := self.policy(c))]
         candidates = [
@@ -269,12 +299,14 @@ class Reconciler:
             if judge(c, ignore_window=ignore_window)[0].decision.action in allowed
         ]
         verdicts = await self.load_gate.verdicts(candidates, now) if candidates else {}
+        asked = {c.id for c, _ in candidates}
+        held = frozenset(c.id for c, _ in gated_clusters if c.id not in asked)
         self.switchovers.load_seen = {
             cid: dict(v.values) for cid, v in verdicts.items() if v.values
         }
         if verdicts:
             self.recorder.record(LoadAssessed(_load_readings(candidates, verdicts)))
-        return (*GUARDS, load_spec(verdicts))
+        return (*judge.registry, load_spec(verdicts, held))
 
     def _observed(self, refreshed: list[Cluster], seen: Observation, paused: bool) -> None:
         """The gauges' facts for the clusters judged or refreshed this cycle (the others kept theirs)."""
@@ -342,6 +374,7 @@ class Reconciler:
             self.settings.paused or pause.paused,
             pause.reason,
             at,
+            approvals=self.approvals.book(at),
         )
 
     def _record_decision(
@@ -358,6 +391,7 @@ class Reconciler:
         key = _decision_key(decision)
         changed = self._journaled.get(cluster.id) != key
         self.recorder.record(DecisionMade(verdict, changed))
+        self.stuck.observe(cluster, verdict, history, decision.at)
         self._journaled[cluster.id] = key
         report.decisions.append(decision)
 
@@ -376,6 +410,9 @@ class Reconciler:
             self._dirty.add(gone)
             self.recorder.record(ClusterGone(gone, view.cluster.name))
             self.observer.forget(gone)
+            self.approvals.forget(gone)
+            self.stuck.forget(gone)
+            self.quiet_slots.forget(gone)
 
 
 @dataclass
@@ -389,6 +426,7 @@ class _Judge:
     pause_reason: str | None
     at: dt.datetime
     registry: Sequence[GuardSpec] = GUARDS  # with the load guard once this cycle's load is read
+    approvals: ApprovalBook | None = None  # what people said, read once per cycle
 
     def history(self, cluster: Cluster) -> History:
         """What the guards need to know of one cluster's past, from this cycle's reads."""
@@ -404,6 +442,7 @@ class _Judge:
             paused=self.paused,
             pause_reason=self.pause_reason,
             in_flight_elsewhere=sum(1 for cid in rec.tracked if cid != cluster.id),
+            approval=None if self.approvals is None else self.approvals.of(cluster.id),
         )
 
     def __call__(self, cluster: Cluster, *, ignore_window: bool = False) -> tuple[Verdict, History]:

@@ -37,6 +37,9 @@ class Switchovers:
         self.probes = Probes(deps)
         #: The load the gate read this cycle, by cluster id: kept with a switchover it triggers.
         self.load_seen: dict[str, Mapping[str, float]] = {}
+        #: The approval or announcement letting each cluster run this cycle (journal row id),
+        #: used up by the switchover the controller triggers (`loop.approvals`).
+        self.approval_seen: dict[str, int] = {}
         self.client = deps.client
         self.journal = deps.journal
         self.recorder = deps.recorder
@@ -70,8 +73,9 @@ class Switchovers:
             confirmed=False,
             load_at_trigger=self.load_seen.get(cluster.id),
         )
+        approval_id = self._approval_used(cluster, trigger)
         record = self.recorder.record(
-            events.SwitchoverStarting(starting, request_id=request_id)
+            events.SwitchoverStarting(starting, request_id=request_id, approval_id=approval_id)
         ).record
         try:
             ack = await self.client.switchover(cluster.id)
@@ -86,6 +90,11 @@ class Switchovers:
         if record.in_flight:  # accepted (or seen running): measure what clients feel
             self.probes.start(record, cluster, self.policy(cluster))
         return record
+
+    def _approval_used(self, cluster: Cluster, trigger: Trigger) -> int | None:
+        """The approval or announcement this switchover uses up; none when a person asked for it."""
+        approval_id = self.approval_seen.pop(cluster.id, None)
+        return approval_id if trigger is Trigger.CONTROLLER else None
 
     async def _read_back(self, record: SwitchoverRecord, now: dt.datetime) -> SwitchoverRecord:
         """After an ambiguous POST: DWS showing the task means accepted. Never POST again."""

@@ -111,6 +111,20 @@ _TABLES: dict[str, tuple[str, str, tuple[str, ...], _Kind]] = {
         (CLUSTER_LABEL, "metric"),
         "gauge",
     ),
+    "approval_state": (
+        "approval_state",
+        "1 for the unbalanced cluster's standing with people under approval: announce or manual "
+        "(not_announced, announced, vetoed, awaiting_approval, approved); absent otherwise.",
+        (CLUSTER_LABEL, "state"),
+        "gauge",
+    ),
+    "approval_slot": (
+        "approval_slot_timestamp_seconds",
+        "Unix time of the slot announced for the cluster's switchover (it runs then unless "
+        "vetoed); absent when nothing is announced.",
+        _C,
+        "gauge",
+    ),
     "breaker": (
         "breaker_open",
         "1 while the failure circuit breaker stops switchovers.",
@@ -133,6 +147,7 @@ class ClusterMetrics:
         self.last_interruption, self.breaker = tables["last_interruption"], tables["breaker"]
         self.last_client_interruption = tables["last_client_interruption"]
         self.load_value = tables["load_value"]
+        self.approval_state, self.approval_slot = tables["approval_state"], tables["approval_slot"]
         self.tables = tuple(tables.values())
         self._single = tuple(t for t in self.tables if t.labels == _C)
         self._names: dict[str, str] = {}  # cluster id -> name, for every cluster with series
@@ -142,6 +157,7 @@ class ClusterMetrics:
         self._blocked_reason: dict[str, str] = {}  # name -> current block reason
         self._candidates: set[str] = set()  # names whose switchover series exist
         self._load_metrics: dict[str, set[str]] = {}  # name -> metrics with a load_value
+        self._approval: dict[str, str] = {}  # name -> current approval state
 
     # -- one poll --------------------------------------------------------------------------------
 
@@ -223,6 +239,14 @@ class ClusterMetrics:
         if values:
             self._load_metrics[name] = set(values)
 
+    def set_approval(
+        self, cluster_id: str, name: str, state: str | None, slot: dt.datetime | None
+    ) -> None:
+        """The cluster's standing with people (None: none applies) and its announced slot."""
+        self._track(cluster_id, name)
+        self._set_approval(name, state)
+        _put(self.approval_slot, (name,), slot.timestamp() if slot else None)
+
     # -- bookkeeping -----------------------------------------------------------------------------
 
     def _track(self, cluster_id: str, name: str) -> None:
@@ -261,6 +285,15 @@ class ClusterMetrics:
         for metric in self._load_metrics.pop(name, set()):
             self.load_value.remove((name, metric))
         self._set_blocked(name, None)
+        self._set_approval(name, None)
+
+    def _set_approval(self, name: str, state: str | None) -> None:
+        previous = self._approval.pop(name, None)
+        if previous is not None and previous != state:
+            self.approval_state.remove((name, previous))
+        if state is not None:
+            self.approval_state.set((name, state), 1)
+            self._approval[name] = state
 
     def _set_blocked(self, name: str, reason: str | None) -> None:
         previous = self._blocked_reason.pop(name, None)

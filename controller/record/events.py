@@ -50,6 +50,8 @@ class SwitchoverStarting(Event):
     record: SwitchoverRecord
     origin: Origin = Origin.POSTED
     request_id: int | None = None
+    #: The approval or announcement that let it run: used up with the row (journal row id).
+    approval_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,12 @@ class SwitchoverPlanned(Event):
     cluster_name: str
     slot: dt.datetime
     detail: str
+    #: When the slot is over (the end of its window occurrence): a default veto lasts until then.
+    until: dt.datetime | None = None
+    #: When it was announced (set with `until` by the cycle, which has the journal keep it).
+    at: dt.datetime | None = None
+    #: The announcement's journal row, as the journal sink answers it.
+    announcement_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,3 +194,14 @@ class ClusterStuck(Event):
     since: dt.datetime
     reason: str
     detail: str
+
+
+@dataclass(frozen=True)
+class ApprovalStateChanged(Event):
+    """An unbalanced cluster's standing with people changed (`guards.approval.ApprovalState`
+    values; None: no approval applies, or the cluster is balanced again)."""
+
+    cluster_id: str
+    cluster_name: str
+    state: str | None
+    slot: dt.datetime | None = None

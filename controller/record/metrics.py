@@ -52,6 +52,8 @@ class CycleErrorKind(StrEnum):
 
 
 _ERROR_KINDS = frozenset(kind.value for kind in CycleErrorKind)
+#: The `outcome` values of `notifications_total`.
+NOTIFY_OUTCOMES = ("sent", "failed", "dropped", "duplicate", "abandoned")
 #: Set by the image build (the Dockerfile's REVISION); "unknown" in a checkout.
 REVISION_ENV = "DWS_REBALANCER_REVISION"
 
@@ -62,10 +64,26 @@ def build_revision() -> str:
     return revision if re.fullmatch(r"[0-9a-f]{7,40}(-dirty)?", revision) else "unknown"
 
 
+def register_process_metrics(registry: CollectorRegistry) -> None:
+    """The build, and process_* (CPU, memory, file descriptors) and python_* (interpreter, GC)."""
+    build = Gauge(
+        PREFIX + "build_info",
+        "Controller build; always 1.",
+        ["version", "revision", "python_version"],
+        registry=registry,
+    )
+    build.labels(__version__, build_revision(), platform.python_version()).set(1)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+
+
 class Metrics:
     """The controller's metrics. One instance per process; never the global default registry."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, process: bool = True) -> None:
+        """`process=False` for a target's metrics in a fleet: the build and process series are
+        the process's, exposed once beside the targets' (`controller.record.fleet_metrics`)."""
         # `_created` series double the exposition for no use on dashboards or alerts.
         prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
@@ -73,11 +91,8 @@ class Metrics:
         self._create_fleet_metrics()
         self._create_controller_metrics()
         self.registry.register(TablesCollector(self.clusters.tables))
-        self._build_info.labels(__version__, build_revision(), platform.python_version()).set(1)
-        # process_* (CPU, memory, file descriptors) and python_* (interpreter, GC), as any exporter.
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
+        if process:
+            register_process_metrics(self.registry)
         for kind in CycleErrorKind:
             self._cycle_errors.labels(kind.value)
 
@@ -85,11 +100,6 @@ class Metrics:
         return Gauge(PREFIX + name, doc, labels, registry=self.registry)
 
     def _create_fleet_metrics(self) -> None:
-        self._build_info = self._gauge(
-            "build_info",
-            "Controller build; always 1.",
-            ["version", "revision", "python_version"],
-        )
         self._paused = self._gauge("paused", "1 while the controller is paused.")
         # Fleet-wide, by trigger: 16 series per cluster would be 160 000 at 10 000 clusters, and
         # the per-cluster story is in last_interruption_seconds and the journal (`history`).
@@ -176,6 +186,17 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self._create_notify_metrics()
+
+    def _create_notify_metrics(self) -> None:
+        self._notifications = Counter(
+            PREFIX + "notifications_total",
+            "Notifications by channel (scheme or smn, and its index: never the URL), event and "
+            "outcome: sent, failed (retries spent or refused), dropped (queue full), duplicate "
+            "(already delivered, per the journal), abandoned (still queued at shutdown).",
+            ["channel", "event", "outcome"],
+            registry=self.registry,
+        )
 
     # -- DWS client hook -------------------------------------------------------------------------
 
@@ -190,6 +211,17 @@ class Metrics:
         """An answer accepted as it was although it looked wrong (e.g. a 200 that is not JSON)."""
         op = operation if _WORD_RE.match(operation) else OTHER
         self._api_unexpected.labels(op, kind if _WORD_RE.match(kind) else OTHER).inc()
+
+    # -- notifications ---------------------------------------------------------------------------
+
+    def declare_notification_channel(self, channel: str, events: Sequence[str]) -> None:
+        """Start a channel's series at 0, so an alert sees its first failure as an increase."""
+        for event in events:
+            for outcome in NOTIFY_OUTCOMES:
+                self._notifications.labels(channel, event, outcome)
+
+    def count_notification(self, channel: str, event: str, outcome: str) -> None:
+        self._notifications.labels(channel, event, outcome).inc()
 
     # -- one poll: the per-cluster series live in `clusters` -----------------------------------------
 
@@ -239,6 +271,11 @@ class Metrics:
             self.clusters.load_read(reading.cluster_id, reading.cluster_name, reading.values)
         for source in {r.unknown_source for r in readings if r.unknown_source is not None}:
             self._load_errors.labels(source if _WORD_RE.match(source) else OTHER).inc()
+
+    def set_approval(
+        self, cluster_id: str, name: str, state: str | None, slot: dt.datetime | None
+    ) -> None:
+        self.clusters.set_approval(cluster_id, name, state, slot)
 
     def probe_skipped(self) -> None:
         self._probes.labels("unavailable").inc()

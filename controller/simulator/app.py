@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from controller.clock import Clock, SystemClock
-from controller.simulator import cloudeye, credential_routes, render
+from controller.simulator import cloudeye, credential_routes, render, smn
 from controller.simulator.auth import Denied, Issued, Request, check_dws_request, issue_token
 from controller.simulator.faults import CANNED_KINDS, ConnectionDropped, Fault, Reply, canned
 from controller.simulator.world import ClusterNotFound, Simulator, SwitchoverRefused
@@ -36,6 +36,12 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # Cloud Eye (simulator/cloudeye.py): its own host in the cloud, one emulator here.
     ("POST", re.compile(r"^/V1\.0/(?P<project>[^/]+)/batch-query-metric-data/?$"), cloudeye.BATCH),
     ("GET", re.compile(r"^/V1\.0/(?P<project>[^/]+)/metric-data/?$"), cloudeye.SHOW),
+    # SMN (simulator/smn.py): topic publish, signed like the rest.
+    (
+        "POST",
+        re.compile(r"^/v2/(?P<project>[^/]+)/notifications/topics/(?P<topic>[^/]+)/publish/?$"),
+        smn.PUBLISH,
+    ),
 )
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 #: A dropped connection announces this much body and sends only the first bytes of it.
@@ -125,6 +131,9 @@ class _Exchange:
         if credential is not None:  # metadata, pod identity, IAM federation: their own checks
             await self.respond(credential_routes.answer(self.sim, credential, self.request))
             return
+        if self.request.method == "GET" and self.request.path == smn.INSPECT_PATH:
+            await self.respond(smn.inspect(self.sim.smn))  # the emulator's own test hook
+            return
         routed = route(self.request.method, self.request.path)
         if routed is None:
             self.sim.counts["not_found"] += 1
@@ -140,6 +149,9 @@ class _Exchange:
                 return
         if operation in cloudeye.OPERATIONS:
             await self.cloud_eye(operation)
+            return
+        if operation == smn.PUBLISH:
+            await self.publish(params["topic"])
             return
         fault = self.sim.faults.take(operation)
         if fault is not None and fault.kind in CANNED_KINDS | {"timeout", "reset"}:
@@ -192,6 +204,23 @@ class _Exchange:
             reply = cloudeye.answer(
                 self.sim.cloud_eye, operation, self.request, nodes, self.sim.now, fault
             )
+        await self.respond(reply)
+
+    async def publish(self, topic_urn: str) -> None:
+        """An SMN publish: its own faults (a timeout hangs like DWS's), then the message is kept."""
+        self.sim.counts[smn.PUBLISH] += 1
+        fault = self.sim.smn.take()
+        if fault is not None and fault.kind == "timeout":
+            await self.hang(fault.seconds)
+            return
+        if fault is not None:
+            code = f"SMN.{fault.status}"
+            reply = smn.error(fault.status, code, "injected fault", self.request_id)
+        else:
+            with self.sim.lock:
+                self.sim.catch_up()
+                now = self.sim.now
+            reply = smn.answer(self.sim.smn, topic_urn, self.request, now, self.request_id)
         await self.respond(reply)
 
     def list_reply(self) -> Reply:

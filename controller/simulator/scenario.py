@@ -33,6 +33,7 @@ from controller.settings import describe_validation_error
 from controller.simulator.cloudeye import CloudEyeSpec
 from controller.simulator.faults import Fault, validate
 from controller.simulator.identity import IdentitySpec
+from controller.simulator.smn import SmnSpec
 from controller.simulator.world import OUTCOMES, Simulator, SimulatorError, parse_flags
 
 _ID_NAMESPACE = uuid.UUID("5b0c1e55-6f44-4f1e-9d0a-3c5ad1e0a7b2")
@@ -195,6 +196,7 @@ class Scenario(_Model):
     faults: list[FaultSpec] = Field(default_factory=list)
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     cloud_eye: CloudEyeSpec = Field(default_factory=CloudEyeSpec)
+    smn: SmnSpec = Field(default_factory=SmnSpec)
 
     @model_validator(mode="after")
     def _known_clusters(self) -> Scenario:
@@ -257,6 +259,10 @@ class Scenario(_Model):
             else:
                 sim.at(spec.at, functools.partial(spec.inject, sim))
         self._install_cloud_eye(sim)
+        self.smn.install(sim.smn)
+        for smn_fault in self.smn.faults:
+            if smn_fault.at is not None:
+                sim.at(smn_fault.at, functools.partial(smn_fault.apply, sim.smn))
         return sim
 
     def _install_cloud_eye(self, sim: Simulator) -> None:

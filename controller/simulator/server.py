@@ -24,6 +24,7 @@ from controller.clock import Clock, ScaledClock, SystemClock
 from controller.http.server import EmbeddedServer, listen_socket
 from controller.simulator.app import create_app
 from controller.simulator.faults import ConnectionDropped
+from controller.simulator.region import Region, create_region_app
 from controller.simulator.scenario import (
     Scenario,
     ScenarioError,
@@ -48,10 +49,14 @@ _DROP_FILTER = _HideDeliberateDrops()
 
 
 def _uvicorn_server(
-    sim: Simulator, wall_clock: Clock | None, on_started: Callable[[], None]
+    sim: Simulator | Region, wall_clock: Clock | None, on_started: Callable[[], None]
 ) -> EmbeddedServer:
+    if isinstance(sim, Region):
+        app = create_region_app(sim, wall_clock=wall_clock)
+    else:
+        app = create_app(sim, wall_clock=wall_clock)
     config = uvicorn.Config(
-        create_app(sim, wall_clock=wall_clock),
+        app,
         log_level="warning",
         log_config=None,
         access_log=False,
@@ -103,11 +108,14 @@ def _request_exit(server: uvicorn.Server) -> None:
 
 
 class BackgroundServer:
-    """The emulator on `127.0.0.1:<free port>` in a thread with its own event loop; `.url` once started."""
+    """The emulator on `127.0.0.1:<free port>` in a thread with its own event loop; `.url` once started.
+
+    `sim` is one project, or a `Region` of several (one listener per region).
+    """
 
     def __init__(
         self,
-        sim: Simulator,
+        sim: Simulator | Region,
         *,
         host: str = "127.0.0.1",
         port: int = 0,

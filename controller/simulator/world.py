@@ -33,6 +33,7 @@ from controller.simulator.cluster import (
 )
 from controller.simulator.faults import FaultInjector
 from controller.simulator.identity import IdentityState
+from controller.simulator.smn import Smn
 
 __all__ = [
     "LOAD_FACTOR",
@@ -130,6 +131,8 @@ class Simulator:
         self.identity = IdentityState()
         #: The project's emulated Cloud Eye: load curves and its own faults (simulator/cloudeye.py).
         self.cloud_eye = CloudEye()
+        #: The project's emulated SMN: topics, faults, what was published (simulator/smn.py).
+        self.smn = Smn()
         #: Called with (cluster, job) as each switchover starts, ours or the console's: the hook
         #: a TCP proxy in front of a real database uses to cut or stall it (simulator/proxy.py).
         self.switchover_listeners: list[Callable[[SimCluster, Job], None]] = []

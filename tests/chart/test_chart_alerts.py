@@ -43,6 +43,7 @@ ALERT_NAMES = [
     "DwsRebalancerApiErrors",
     "DwsRebalancerApiAuthFailures",
     "DwsRebalancerPausedTooLong",
+    "DwsRebalancerNotificationsFailing",
 ]
 
 

@@ -36,6 +36,14 @@ def test_demo_shows_everything_it_promises() -> None:
     assert shown("risk-dw", "degraded")
     assert shown("report-dw", "task_in_progress")
     assert shown("report-dw", "load_high", "dws008_active_sql_count 40 > limit 20")
+    # Under `schedule: quietest`, batch-dw waits for 03:00 Shanghai (19:00 UTC), its quietest
+    # hour in the window, rather than the window's busy 01:00 opening.
+    assert shown(
+        "batch-dw",
+        "awaiting_quiet_slot",
+        "the quietest allowed hour is Mon 03:00 local, at 2026-11-29 19:00 UTC",
+        "next eligible Sun 19:00:00 UTC",
+    )
     assert shown("sales-dw", "switchover succeeded", "interruption")
     assert shown("etl-dw", "not_unbalanced")
     assert shown("etl-dw", "debouncing")
@@ -54,7 +62,8 @@ def test_demo_shows_everything_it_promises() -> None:
     # The summary shows each cluster as it ended up: etl-dw balanced after its switchover.
     summary = lines[next(i for i, line in enumerate(lines) if line.startswith("summary at ")) :]
     rows = {row.split()[0]: row for row in summary[1:] if row.startswith("  ")}
-    assert sorted(rows) == ["etl-dw", "legacy-dw", "report-dw", "risk-dw", "sales-dw"]
+    assert sorted(rows) == ["batch-dw", "etl-dw", "legacy-dw", "report-dw", "risk-dw", "sales-dw"]
+    assert "blocked/awaiting_quiet_slot" in rows["batch-dw"]
     for name in ("etl-dw", "sales-dw", "report-dw"):
         assert "none/not_unbalanced" in rows[name], rows[name]
         assert "last switchover succeeded, interruption" in rows[name], rows[name]

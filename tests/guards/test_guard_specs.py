@@ -16,14 +16,24 @@ import controller.guards
 from controller.guards import GuardSpec
 from controller.guards.decide import judge
 from controller.guards.registry import GUARDS, IGNORE_WINDOW_BYPASSES, TIME_GUARDS
-from controller.model import ALLOW, Action, History, MaintainWindow, Reason, Version, block
+from controller.model import (
+    ALLOW,
+    Action,
+    ApprovalFacts,
+    ApprovalMark,
+    History,
+    MaintainWindow,
+    Reason,
+    Version,
+    block,
+)
 from controller.settings import Blackout
 
 EXTENDING = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 #: Modules of controller.guards that are machinery, not guards.
 NOT_GUARDS = {"decide", "registry", "text"}
 #: Made per cycle from its verdicts (`load_spec`), after the registry: tests/load/test_load_guard.py.
-PER_CYCLE = {"load"}
+PER_CYCLE = {"load", "slot"}
 
 SHANGHAI = window("Mon,Tue,Wed,Thu,Fri", "01:00", "05:00", "Asia/Shanghai")
 RECENT = switchover("2026-11-30 10:00", "2026-11-30 10:05")
@@ -52,6 +62,12 @@ HISTORIES = [
     History(switchovers=(RECENT,), unbalanced_since=utc("2026-11-30 11:58")),
     History(caution_since=utc("2026-11-30 11:00")),
     History(switchovers=(switchover("2026-11-30 11:00", outcome=None),)),
+    History(
+        approval=ApprovalFacts(
+            utc("2026-11-30 11:00"),
+            veto=ApprovalMark(1, utc("2026-11-30 11:00"), utc("2026-12-30 00:00"), by="ops"),
+        )
+    ),
 ]
 POLICIES = [
     policy(),
@@ -64,6 +80,8 @@ POLICIES = [
     policy(selection={"exclude": ["sales-*"]}),
     policy(selection={"include": ["etl-*"]}),
     policy(min_version="9.0.0", allow_degraded=True, allow_readonly=True),
+    policy(approval="manual"),
+    policy(approval="announce"),
 ]
 INPUTS = list(itertools.product(CLUSTERS, HISTORIES, POLICIES, NOWS))
 
@@ -98,7 +116,7 @@ def test_the_registry_holds_only_the_guard_modules_specs_with_unique_names():
 
 def test_the_derived_tables_match_the_documented_sets():
     assert {"blackout", "window", "cooldown", "budget"} == IGNORE_WINDOW_BYPASSES
-    assert {"debounce", "blackout", "window", "cooldown", "budget"} == TIME_GUARDS
+    assert {"debounce", "blackout", "window", "cooldown", "budget", "approval"} == TIME_GUARDS
 
 
 def test_the_verdict_holds_every_guards_result_and_its_facts_agree_with_them():

@@ -25,7 +25,7 @@ def decide(*args, **kwargs) -> Decision:
 def test_guards_run_in_the_documented_order():
     assert [spec.name for spec in GUARDS] == [
         "listing", "pause", "selection", "state", "version", "debounce", "blackout",
-        "window", "cooldown", "budget", "breaker", "concurrency",
+        "window", "cooldown", "budget", "approval", "breaker", "concurrency",
     ]  # fmt: skip
 
 

@@ -124,6 +124,14 @@ ALTER TABLE switchovers ADD COLUMN load_at_trigger TEXT;
 V4_DDL = """
 CREATE TABLE load_profiles (
     cluster_id TEXT PRIMARY KEY, built TEXT NOT NULL, profile TEXT NOT NULL);
+CREATE TABLE notifications (
+    event_key TEXT NOT NULL, channel_key TEXT NOT NULL, outcome TEXT NOT NULL,
+    at TEXT NOT NULL, PRIMARY KEY (event_key, channel_key));
+CREATE TABLE approvals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cluster_id TEXT NOT NULL, kind TEXT NOT NULL,
+    at TEXT NOT NULL, actor TEXT, reason TEXT, until TEXT NOT NULL, slot TEXT,
+    switchover_id INTEGER);
+CREATE INDEX approvals_by_until ON approvals (until);
 """
 
 

@@ -7,14 +7,20 @@ of 5 / 20; its nodes carry factors 1, 0.5 and 1.25, so its busiest node is the t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
+from controller.app.bootstrap import Parts, assemble
 from controller.clock import ManualClock
 from controller.dws.auth import AkSkAuth
 from controller.load.cloud_eye import CloudEyeClient, Target
+from controller.model import Action, Reason
+from controller.settings import Settings
 from controller.simulator import render
 from controller.simulator.app import create_app
 from controller.simulator.cloudeye import CloudEyeSpec
@@ -98,3 +104,41 @@ def in_process(
 def at(hour: int, minute: int = 0, day: int = 4) -> dt.datetime:
     """An instant in March 2026, UTC."""
     return dt.datetime(2026, 3, day, hour, minute, tzinfo=dt.UTC)
+
+
+#: The limits of the loop tests, and the emulator's name for a batch call.
+LIMITS = {"dws008_active_sql_count": 20.0, "dws010_cpu_usage": 60.0}
+BATCH = "ces_batch_query"
+
+
+def settings(tmp: Path, **policy: Any) -> Settings:
+    """Every clock guard lets go (no window, no debounce) unless `policy` says otherwise."""
+    load = policy.pop("load", {})
+    return Settings(
+        endpoint="http://dws.emulator.test",
+        project_id=PROJECT,
+        auth={"ak": AK, "sk": SK},
+        journal_path=tmp / "journal.db",
+        policy={
+            "windows": [],
+            "use_maintenance_window": False,
+            "min_unbalanced_duration": "0s",
+            "max_concurrent": 2,
+            "load": {"cloud_eye": {"endpoint": BASE, "limits": LIMITS}, **load},
+            **policy,
+        },
+    )
+
+
+@contextlib.asynccontextmanager
+async def controller(
+    sim: Simulator, clock: ManualClock, tmp: Path, **policy: Any
+) -> AsyncIterator[Parts]:
+    """The controller's own parts on `tmp`'s journal, against the emulator in-process."""
+    transport = SimulatorTransport(create_app(sim))
+    async with assemble(settings(tmp, **policy), clock=clock, transport=transport) as parts:
+        yield parts
+
+
+def decisions(report: Any) -> dict[str, tuple[Action, Reason, str]]:
+    return {d.cluster_id: (d.action, d.reason, d.detail) for d in report.decisions}

@@ -90,3 +90,18 @@ def test_a_cluster_without_a_load_gate_is_not_held_for_want_of_a_reading() -> No
     ungated = POLICY.model_copy(update={"load": EffectivePolicy().load})
     verdict = judge(CLUSTER, History(), ungated, NOW, registry=(*GUARDS, load_spec({})))
     assert verdict.decision.action is Action.SWITCHOVER
+
+
+def test_a_cluster_another_guard_holds_keeps_the_clock_s_next_eligible() -> None:
+    """Not asked about (debounce holds it): the decision says when the clock lets go, and the
+    load is read then; without `held`, the same missing reading is load_unknown."""
+    debouncing = POLICY.model_copy(update={"min_unbalanced_duration": dt.timedelta(hours=1)})
+    history = History(unbalanced_since=NOW)
+    held = judge(CLUSTER, history, debouncing, NOW, registry=(*GUARDS, load_spec({}, {"c-1"})))
+    assert (held.decision.reason, held.decision.next_eligible) == (
+        Reason.DEBOUNCING,
+        NOW + dt.timedelta(hours=1),
+    )
+    unheld = judge(CLUSTER, history, debouncing, NOW, registry=(*GUARDS, load_spec({})))
+    assert unheld.decision.next_eligible is None
+    assert load_guard({}, {"c-2"})(CLUSTER, History(), POLICY, NOW).reason is Reason.LOAD_UNKNOWN

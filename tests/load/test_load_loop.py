@@ -7,53 +7,12 @@ holds it with `load_unknown`, naming the source; no reading is ever a pass.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-from loadkit import AK, CALM, ETL, PROJECT, SK, at, world
+from loadkit import BATCH, CALM, ETL, at, controller, decisions, world
 
-from controller.app.bootstrap import Parts, assemble
 from controller.clock import ManualClock
 from controller.model import Action, Reason
-from controller.settings import Settings
-from controller.simulator.app import create_app
-from controller.simulator.transport import SimulatorTransport
-from controller.simulator.world import Simulator
-
-LIMITS = {"dws008_active_sql_count": 20.0, "dws010_cpu_usage": 60.0}
-BATCH = "ces_batch_query"
-
-
-def settings(tmp: Path, **policy: Any) -> Settings:
-    return Settings(
-        endpoint="http://dws.emulator.test",
-        project_id=PROJECT,
-        auth={"ak": AK, "sk": SK},
-        journal_path=tmp / "journal.db",
-        policy={
-            "windows": [],
-            "use_maintenance_window": False,
-            "min_unbalanced_duration": "0s",
-            "max_concurrent": 2,
-            "load": {"cloud_eye": {"endpoint": "http://ces.sim", "limits": LIMITS}},
-            **policy,
-        },
-    )
-
-
-@contextlib.asynccontextmanager
-async def controller(
-    sim: Simulator, clock: ManualClock, tmp: Path, **policy: Any
-) -> AsyncIterator[Parts]:
-    transport = SimulatorTransport(create_app(sim))
-    async with assemble(settings(tmp, **policy), clock=clock, transport=transport) as parts:
-        yield parts
-
-
-def decisions(report: Any) -> dict[str, tuple[Action, Reason, str]]:
-    return {d.cluster_id: (d.action, d.reason, d.detail) for d in report.decisions}
 
 
 async def test_held_by_load_during_the_peak_then_switched_over_once_it_drops(

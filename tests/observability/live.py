@@ -31,6 +31,13 @@ events:
   - {at: 11s, action: unbalance, cluster: dws-ok}
 faults:
   - {at: 2s, operation: list_clusters, kind: malformed, times: 1}
+# dws-ok's load gate reads these; its first read fails (HTTP 503), so it is held once with
+# load_unknown and the load-source error series has data.
+cloud_eye:
+  clusters:
+    dws-ok: {metrics: {dws008_active_sql_count: {base: 4}}}
+  faults:
+    - {kind: status, times: 1}
 """
 
 CONFIG = """
@@ -50,6 +57,12 @@ policy:
   # "felt" is the whole probed time, and the client-interruption series have data.
   probe: {{enabled: true, host: 127.0.0.1, port: {probe_port}, user: probe, password: x,
           tail: 1s}}
+overrides:
+  - match: dws-ok
+    policy:
+      load:
+        cloud_eye: {{endpoint: "http://127.0.0.1:{emulator_port}",
+                    limits: {{dws008_active_sql_count: 20}}, lookback: 5m}}
 """
 
 

@@ -24,6 +24,7 @@ from controller.model import (
     Trigger,
     Version,
 )
+from controller.record.events import LoadReading
 from controller.record.metrics import Metrics
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
@@ -108,6 +109,7 @@ class Cycle:
     probed: Mapping[str, float] = field(default_factory=dict)  # what clients felt, by cluster
     api: tuple[tuple[str, str], ...] = (("list_clusters", "200"),)
     error: str | None = None  # the cycle failed with this kind, observing nothing
+    load: tuple[LoadReading, ...] = ()  # the load gate's reads of the candidates
 
 
 _AC = frozenset({"dws-a", "dws-c"})
@@ -125,6 +127,7 @@ SCENARIO: tuple[Cycle, ...] = (
         {"dws-a": (S, Reason.ELIGIBLE), "dws-b": BALANCED, "dws-c": (B, Reason.COOLDOWN)},
         started=("dws-a",),
         api=(("list_clusters", "200"), ("switchover", "200")),
+        load=(LoadReading("dws-a", "dws-a", {"dws008_active_sql_count": 4.0}, None, "ok"),),
     ),
     Cycle(
         _AC,
@@ -139,6 +142,7 @@ SCENARIO: tuple[Cycle, ...] = (
         _C,
         {"dws-a": BALANCED, "dws-b": BALANCED, "dws-c": (S, Reason.ELIGIBLE)},
         started=("dws-c",),
+        load=(LoadReading("dws-c", "dws-c", {}, "cloud_eye", "load_unknown"),),
         finished={"dws-a": (Outcome.SUCCEEDED, 42.0)},
         probed={"dws-a": 5.0},
         api=(("list_clusters", "200"), ("switchover", "200")),
@@ -188,6 +192,7 @@ class SyntheticController:
             unbalanced_since={c.id: now - dt.timedelta(hours=3) for c in clusters if c.unbalanced},
             window_open={c.id: c.name != "dws-a" for c in clusters},
         )
+        m.load_assessed(cycle.load)
         for name, (action, reason) in sorted(cycle.decisions.items()):
             eligible = now + dt.timedelta(hours=2) if action is Action.BLOCKED else None
             m.observe_decision(decision(name, action, reason, now, eligible))

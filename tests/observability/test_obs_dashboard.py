@@ -110,6 +110,8 @@ def test_required_panels_exist() -> None:
         "interruption p50 / p95 / max",
         "last switchover per cluster",
         "decisions by reason",
+        "load by cluster and metric",
+        "load source errors",
         "time since last successful cycle",
         "cycle errors",
         "api requests",

@@ -127,6 +127,7 @@ domain: DOMAIN
 {{/* Where the Secret's credentials and the OIDC token are mounted (outside the read-only config). */}}
 {{- define "dws-rebalancer.credentialsDir" -}}/var/run/secrets/dws-rebalancer/credentials{{- end }}
 {{- define "dws-rebalancer.oidcTokenDir" -}}/var/run/secrets/dws-rebalancer/oidc{{- end }}
+{{- define "dws-rebalancer.notifyDir" -}}/var/run/secrets/dws-rebalancer/notify{{- end }}
 
 {{/* Methods that find their credentials at run time: no Secret. */}}
 {{- define "dws-rebalancer.runtimeMethods" -}}["env", "metadata", "oidc", "pod_identity"]{{- end }}

@@ -9,7 +9,9 @@ from pathlib import Path
 from controller.app import context
 from controller.app.bootstrap import Access, assemble, dws_client
 from controller.app.output import print_history, print_views
+from controller.app.profile_output import load_profile, print_profile
 from controller.journal import MIGRATIONS, Journal, JournalError
+from controller.loop.snapshot import ClusterView
 from controller.settings import Settings
 
 
@@ -23,10 +25,23 @@ async def status(settings: Settings, args: argparse.Namespace) -> int:
             f"--at {args.at.isoformat()} is in the past: status looks ahead "
             "(see `history` for what happened)"
         )
+    profile = None
     async with assemble(settings, clock=clock, access=Access.READ) as parts:
         views = await parts.reconciler.preview(args.at or now, observed=now)
+        if args.cluster is not None:
+            views = [_the_cluster(views, args.cluster)]
+            profile = load_profile(parts.reconciler, views[0], args.at or now)
     print_views(views, args.output, sys.stdout)
+    if profile is not None:
+        print_profile(profile, args.output, sys.stdout)
     return 0
+
+
+def _the_cluster(views: list[ClusterView], id_or_name: str) -> ClusterView:
+    found = [v for v in views if id_or_name in (v.cluster.id, v.cluster.name)]
+    if not found:
+        raise context.UsageError(f"no cluster {id_or_name!r} in the project")
+    return found[0]
 
 
 async def history(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
-from controller.journal import Journal
+from controller.journal import ApprovalKind, Journal
 from controller.model import SwitchoverRecord
 from controller.record.events import (
     DecisionMade,
@@ -12,6 +13,7 @@ from controller.record.events import (
     ProbeFinished,
     SwitchoverConfirmed,
     SwitchoverFinished,
+    SwitchoverPlanned,
     SwitchoverStarting,
 )
 
@@ -27,8 +29,12 @@ class JournalSink:
             case DecisionMade(decision=decision, changed=True):
                 return replace(event, changed=self.journal.record_decision(decision))
             case SwitchoverStarting(record=record, request_id=request_id):
-                begun = self.journal.begin_switchover(record, request_id=request_id)
+                begun = self.journal.begin_switchover(
+                    record, request_id=request_id, approval_id=event.approval_id
+                )
                 return replace(event, record=begun)
+            case SwitchoverPlanned(until=until, at=at) if until is not None and at is not None:
+                return replace(event, announcement_id=self._announce(event, at, until))
             case SwitchoverConfirmed(record=record, at=at):
                 self.journal.confirm_switchover(_id(record), at=at)
             case SwitchoverFinished(record=record):
@@ -36,6 +42,18 @@ class JournalSink:
             case ProbeFinished(record=record, impact=impact):
                 self.journal.record_client_impact(_id(record), impact)
         return None
+
+    def _announce(self, event: SwitchoverPlanned, at: dt.datetime, until: dt.datetime) -> int:
+        """The announcement row, durable before anyone is told: a veto must find what it vetoes."""
+        row = self.journal.add_approval(
+            ApprovalKind.ANNOUNCEMENT,
+            event.cluster_id,
+            at=at,
+            until=until,
+            by="controller",
+            slot=event.slot,
+        )
+        return row.id
 
     def _finish(self, record: SwitchoverRecord) -> SwitchoverRecord:
         if record.ended is None or record.outcome is None:

@@ -10,6 +10,7 @@ from controller.model import Decision, Outcome, SwitchoverRecord
 from controller.record.events import (
     BreakerOpened,
     ClusterGone,
+    ClusterStuck,
     CycleFailed,
     DecisionMade,
     Event,
@@ -19,6 +20,7 @@ from controller.record.events import (
     Refusal,
     SwitchoverConfirmed,
     SwitchoverFinished,
+    SwitchoverPlanned,
     SwitchoverStarted,
     SwitchoverStarting,
 )
@@ -70,8 +72,8 @@ class LogSink:
                     consecutive_failures=event.consecutive_failures,
                     fix="look at the cluster, then `dws-rebalancer reset-breaker CLUSTER`",
                 )
-            case ClusterGone(cluster_id=cluster_id, cluster_name=name):
-                self.log.bind(cluster=name, cluster_id=cluster_id).info("cluster_gone")
+            case ClusterGone() | SwitchoverPlanned() | ClusterStuck():
+                self._of_cluster(event)
             case CycleFailed():
                 self.log.error(
                     "cycle_failed",
@@ -93,6 +95,16 @@ class LogSink:
             detail=d.detail,
             next_eligible=d.next_eligible.isoformat() if d.next_eligible else None,
         )
+
+    def _of_cluster(self, event: ClusterGone | SwitchoverPlanned | ClusterStuck) -> None:
+        log = self.log.bind(cluster=event.cluster_name, cluster_id=event.cluster_id)
+        if isinstance(event, ClusterGone):
+            log.info("cluster_gone")
+        elif isinstance(event, SwitchoverPlanned):
+            log.info("switchover_planned", slot=event.slot.isoformat(), detail=event.detail)
+        else:
+            since, reason, detail = event.since.isoformat(), event.reason, event.detail
+            log.warning("cluster_stuck", since=since, reason=reason, detail=detail)
 
     def _probe(self, event: ProbeFinished | ProbeSkipped) -> None:
         if isinstance(event, ProbeSkipped):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from controller.record.events import (
+    ApprovalStateChanged,
     ClusterGone,
     ClustersObserved,
     CycleFailed,
@@ -40,6 +41,8 @@ class MetricsSink:
                 m.probe_finished(record, impact, errors=errors)
             case ProbeSkipped():
                 m.probe_skipped()
+            case ApprovalStateChanged(cluster_id=cid, cluster_name=name, state=state, slot=slot):
+                m.set_approval(cid, name, state, slot)
             case LoadAssessed(readings=readings):
                 m.load_assessed(readings)
             case ClustersObserved():
