@@ -225,29 +225,42 @@ def rss_kib(pid: int) -> dict[str, int]:
 
 
 def cycles_done(metrics_url: str) -> int:
+    """Full cycles `run` has finished: the fewest of any target (each has its own series)."""
     text = httpx.get(metrics_url, timeout=5).text
-    match = re.search(r"^dws_rebalancer_cycle_duration_seconds_count (\S+)$", text, re.M)
-    return int(float(match[1])) if match else 0
+    counts = re.findall(
+        r"^dws_rebalancer_cycle_duration_seconds_count(?:\{[^}]*\})? (\S+)$", text, re.M
+    )
+    return min((int(float(c)) for c in counts), default=0)
 
 
 def run_memory(url: str, workdir: Path, run_cycles: int, python: str) -> dict[str, float]:
     """`dws-rebalancer run` in its own process: RSS after 5 cycles, after `run_cycles`, and peak."""
+    return measure_run(settings_dict(url, workdir / "run.db"), workdir, (5, run_cycles), python)
+
+
+def measure_run(
+    config: dict[str, Any],
+    workdir: Path,
+    marks: tuple[int, int],
+    python: str,
+    seconds_per_cycle: float = 5,
+) -> dict[str, float]:
+    """`run` with `config` in its own process: RSS after `marks` cycles (early, late) and peak."""
     port = free_port()
-    config = {**settings_dict(url, workdir / "run.db"), "listen": f"127.0.0.1:{port}"}
     path = workdir / "run.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump({**config, "listen": f"127.0.0.1:{port}"}))
     metrics_url = f"http://127.0.0.1:{port}/metrics"
     with process(["run", "--config", str(path)], metrics_url, python) as proc:
-        marks: dict[int, dict[str, int]] = {}
-        deadline = time.monotonic() + 60 + 5 * run_cycles
-        while len(marks) < 2 and time.monotonic() < deadline:
+        seen: dict[int, dict[str, int]] = {}
+        deadline = time.monotonic() + 60 + seconds_per_cycle * marks[1]
+        while len(seen) < 2 and time.monotonic() < deadline:
             done = cycles_done(metrics_url)
-            for mark in (5, run_cycles):
-                if done >= mark and mark not in marks:
-                    marks[mark] = rss_kib(proc.pid)
+            for mark in marks:
+                if done >= mark and mark not in seen:
+                    seen[mark] = rss_kib(proc.pid)
             time.sleep(0.2)
         final = rss_kib(proc.pid)
-    early, late = marks.get(5, final), marks.get(run_cycles, final)
+    early, late = seen.get(marks[0], final), seen.get(marks[1], final)
     return {
         "rss_early_mib": early["VmRSS"] / 1024,
         "rss_late_mib": late["VmRSS"] / 1024,

@@ -311,6 +311,16 @@ class ApprovalFacts:
     requested: bool = False
 
 
+@dataclass(frozen=True)
+class Caution:
+    """No switchover before `since + max(cooldown, at_least)`: the journal was unreadable, or
+    the target is new to this controller (a resharding moved it here)."""
+
+    since: dt.datetime
+    at_least: dt.timedelta = dt.timedelta(0)
+    why: str = "journal unreadable"
+
+
 @dataclass(frozen=True, slots=True)
 class History:
     """What the guards know beyond the cluster itself, assembled from the journal and the live fleet.
@@ -324,8 +334,13 @@ class History:
     forbidden: str | None = None  # the 403 message, once DWS refused us for this cluster
     #: Set when the journal could not be read: act as if a switchover happened at this time.
     caution_since: dt.datetime | None = None
+    #: The caution lasts at least this long, whatever the cooldown (a target new to this
+    #: controller after a resharding: longer than any rollout), and says why it is there.
+    caution_for: dt.timedelta = dt.timedelta(0)
+    caution_why: str = "journal unreadable"
     paused: bool = False
     pause_reason: str | None = None
     in_flight_elsewhere: int = 0  # switchovers running on other clusters of the project
+    in_flight_fleet: int = 0  # ... on other clusters of every target of this controller
     #: Approvals, vetoes and announcements; None when they were not read (the guard fails closed).
     approval: ApprovalFacts | None = None

@@ -465,6 +465,8 @@ class EffectivePolicy(Policy):
     """The policy one cluster is judged by: base policy + first matching override + selection."""
 
     selection: ClusterSelection = Field(default_factory=ClusterSelection)
+    #: The controller-wide cap on in-flight switchovers (`max_concurrent_total`), if any.
+    max_concurrent_total: int | None = None
 
 
 class Override(_Strict):
@@ -866,7 +868,11 @@ class Settings(BaseSettings):
     def _effective_policy(self, index: int | None) -> EffectivePolicy:
         if index not in self._effective:
             policy = self.policy if index is None else self._merge(self.overrides[index])
-            self._effective[index] = EffectivePolicy(**dict(policy), selection=self.clusters)
+            self._effective[index] = EffectivePolicy(
+                **dict(policy),
+                selection=self.clusters,
+                max_concurrent_total=self.max_concurrent_total,
+            )
         return self._effective[index]
 
 

@@ -246,7 +246,7 @@ def test_check_config_reports_a_usable_journal(
     assert cli(capsys, "pause", "--config", str(config))[0] == 0
     code, out, _ = cli(capsys, "check-config", "--config", str(config))
     assert code == 0
-    assert f"journal {journal_of(config)}: OK (schema v4)" in out
+    assert f"journal {journal_of(config)}: OK (schema v5)" in out
 
 
 def test_the_lock_file_holds_no_secret(config: Path, runner: subprocess.Popen[str]) -> None:

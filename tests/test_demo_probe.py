@@ -8,8 +8,10 @@ import io
 import pytest
 
 from controller.app import demo
+from controller.app.demo_people import Notification, planned_prefix
 from controller.clock import ScaledClock
 from controller.model import Outcome, SwitchoverRecord, Trigger
+from controller.notify.templates import EVENTS
 from controller.simulator.world import Simulator
 
 
@@ -41,9 +43,15 @@ def test_a_decision_in_the_cycle_that_saw_the_end_settles_the_switchover() -> No
         "batch-dw:awaiting_quiet_slot",
         "etl-dw:not_unbalanced",
         "etl-dw:debouncing",
+        "crm-dw:vetoed",
+    }
+    planned = planned_prefix("crm-dw")
+    narrator.notified = {f"{planned}2026-11-29 17:03 UTC", f"{planned}2026-11-29 17:17 UTC"}
+    narrator.notified |= {
+        EVENTS["en"]["succeeded"][0].format(cluster=name) for name in demo.EXPECTED
     }
     ended = demo.DEMO_START + dt.timedelta(minutes=14)
-    for name in ("sales-dw", "etl-dw", "report-dw"):
+    for name in sorted(demo.EXPECTED):
         narrator.finished.append(
             SwitchoverRecord(
                 name,
@@ -56,6 +64,21 @@ def test_a_decision_in_the_cycle_that_saw_the_end_settles_the_switchover() -> No
         )
         narrator.decided_at[name] = ended - dt.timedelta(seconds=1)  # before the end: not yet
     assert not narrator.complete()
-    for name in ("sales-dw", "etl-dw", "report-dw"):
+    for name in demo.EXPECTED:
         narrator.decided_at[name] = ended  # the same cycle, after its tracking stage
     assert narrator.complete()
+
+
+def test_the_demo_waits_for_the_announce_veto_flow_to_be_heard() -> None:
+    """Without the receiver's second `planned` (the slot after the vetoed one) nothing is done."""
+    out = io.StringIO()
+    narrator = demo.Narrator(ScaledClock(demo.DEMO_START, 60), out)
+    planned = planned_prefix("crm-dw")
+    narrator.notified = {f"{planned}2026-11-29 17:03 UTC"}
+    narrator.notified |= {
+        EVENTS["en"]["succeeded"][0].format(cluster=name) for name in demo.EXPECTED
+    }
+    assert not narrator._people_heard()
+    narrator.heard(Notification(f"{planned}2026-11-29 17:17 UTC", "body"))
+    assert narrator._people_heard()
+    assert "[notify] Switchover planned for crm-dw at 2026-11-29 17:17 UTC" in out.getvalue()

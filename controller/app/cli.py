@@ -103,6 +103,10 @@ class _SharedOptions:
             default="table",
             help="table for people, json for scripts (one object per line) (default: %(default)s)",
         )
+        self.target = argparse.ArgumentParser(add_help=False)
+        self.target.add_argument(
+            "--target", "-t", metavar="TARGET", help="only this target (a fleet's `targets` name)"
+        )
         self.reset = argparse.ArgumentParser(add_help=False)
         self.reset.add_argument(
             "--reset-journal",
@@ -111,6 +115,9 @@ class _SharedOptions:
         )
 
 
+#: A fleet's clusters are also named with their target: names may repeat across projects.
+CLUSTER_HELP = "cluster id or name (TARGET/CLUSTER in a fleet)"
+
 Subparsers = argparse._SubParsersAction  # argparse exposes no public name for it
 
 
@@ -118,13 +125,17 @@ def _add_acting(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOptions
     common = [shared.config]
     sub.add_parser("run", parents=[*common, shared.reset], help="run the controller")
     once = sub.add_parser(
-        "once", parents=[*common, shared.output, shared.reset], help="one cycle, then exit"
+        "once",
+        parents=[*common, shared.output, shared.reset, shared.target],
+        help="one cycle, then exit",
     )
     once.add_argument("--wait", action="store_true", help="track a triggered switchover to its end")
     manual = sub.add_parser(
-        "switchover", parents=common, help="manual switchover through the same guards"
+        "switchover",
+        parents=[*common, shared.target],
+        help="manual switchover through the same guards",
     )
-    manual.add_argument("cluster", help="cluster id or name")
+    manual.add_argument("cluster", help=CLUSTER_HELP)
     manual.add_argument("--ignore-window", action="store_true", help=ignore_window_help())
     manual.add_argument("--wait", action="store_true", help="track it to its end")
 
@@ -132,7 +143,7 @@ def _add_acting(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOptions
 def _add_reading(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOptions) -> None:
     status = sub.add_parser(
         "status",
-        parents=[shared.config, shared.output],
+        parents=[shared.config, shared.output, shared.target],
         help="what would happen now (or --at a time) and why",
     )
     status.add_argument(
@@ -147,10 +158,10 @@ def _add_reading(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOption
     )
     history = sub.add_parser(
         "history",
-        parents=[shared.config, shared.output],
+        parents=[shared.config, shared.output, shared.target],
         help="switchovers and decision changes from the journal",
     )
-    history.add_argument("--cluster", help="cluster id or name")
+    history.add_argument("--cluster", help=CLUSTER_HELP)
     history.add_argument("--since", type=_since, help="ISO time or duration back (24h, 7d)")
     sub.add_parser(
         "check-config", parents=[shared.config], help="validate config, authenticate, list clusters"
@@ -168,7 +179,7 @@ def _add_operating(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOpti
         parents=[shared.config],
         help="close a cluster's circuit breaker after a human checked it",
     )
-    breaker.add_argument("cluster", help="cluster id or name")
+    breaker.add_argument("cluster", help=CLUSTER_HELP)
     _add_approvals(sub, shared)
 
 
@@ -187,7 +198,7 @@ def _add_approvals(sub: Subparsers[argparse.ArgumentParser], shared: _SharedOpti
         (approve, "the approval expires then (default: in 24h)"),
         (veto, "veto until then instead of the announced slot only"),
     ):
-        parser.add_argument("cluster", help="cluster id or name")
+        parser.add_argument("cluster", help=CLUSTER_HELP)
         parser.add_argument("--until", metavar="T", help=f"ISO time with offset or 2h, 3d: {until}")
         parser.add_argument("--reason", help="why; shown in status, history and /status")
         parser.add_argument("--actor", help="who (default: the OS user name)")

@@ -23,8 +23,18 @@ def require_journal(settings: Settings) -> Path:
 
 
 def cluster_id(journal: Journal, id_or_name: str) -> str | None:
-    """The id of a cluster the journal knows, by id or by its latest name; None if unknown."""
-    names = journal.cluster_names()
-    if id_or_name in names:
-        return id_or_name
-    return next((cid for cid, name in names.items() if name == id_or_name), None)
+    """The id of a cluster the journal knows, by id, latest name or `TARGET/NAME`; None if
+    unknown. A name that several targets use is a usage error naming them."""
+    found = journal.clusters_matching(id_or_name)
+    if len(found) > 1:
+        targets = ", ".join(sorted(target for _, _, target in found))
+        raise UsageError(f"{id_or_name!r} names clusters of targets {targets}: say TARGET/NAME")
+    return found[0][0] if found else None
+
+
+def split_target(cluster: str, target: str | None) -> tuple[str | None, str]:
+    """(target, cluster) from `TARGET/CLUSTER` or `--target`; they must agree when both say."""
+    named, _, name = cluster.rpartition("/")
+    if named and target and named != target:
+        raise UsageError(f"{cluster!r} is in target {named}, but --target says {target}")
+    return (named or target or None), name

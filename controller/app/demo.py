@@ -1,8 +1,9 @@
 """`dws-rebalancer demo`: the real controller against the bundled emulator, with time accelerated.
 
 Everything is real except DWS itself: HTTP over a loopback socket with AK/SK signing, the SQLite
-journal, the guards, the metrics server. Virtual time runs `speed` times faster than the wall clock.
-Ctrl-C at any point stops it cleanly with exit code 0.
+journal, the guards, the metrics server, the notifications (Apprise posting to a local webhook
+receiver) and a person's veto (`demo_people`). Virtual time runs `speed` times faster than the
+wall clock. Ctrl-C at any point stops it cleanly with exit code 0.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from controller.app.demo_people import Notification, Person, planned_prefix, receiver
 from controller.app.service import serve_controller
 from controller.clock import ScaledClock
 from controller.http.server import HttpServer
 from controller.journal import Journal
 from controller.logs import configure_logging
-from controller.loop.runner import Runner
+from controller.loop.fleet import FleetRunner
 from controller.model import Action, Decision, Outcome, Reason, SwitchoverRecord
+from controller.notify.templates import EVENTS
 from controller.record.events import (
+    ApprovalStateChanged,
     DecisionMade,
     Event,
     Origin,
@@ -33,7 +37,7 @@ from controller.record.events import (
     SwitchoverFinished,
     SwitchoverStarted,
 )
-from controller.settings import ConfigError, Settings
+from controller.settings import IMPLICIT_TARGET, ConfigError, Settings
 from controller.simulator import postgres
 from controller.simulator.cloudeye import CloudEyeSpec
 from controller.simulator.proxy import OutagePlan, TcpProxy, attach
@@ -64,6 +68,8 @@ def build_world(sim: Simulator) -> None:
         flags={"UNBALANCED"},
         task_status="SNAPSHOTTING",
     )
+    # crm-dw is under `approval: announce`: its switchover is announced, vetoed, announced again.
+    sim.add_cluster(id="8b6c-crm", name="crm-dw", version="8.2.1.230", flags={"UNBALANCED"})
     sim.at(dt.timedelta(minutes=15), ("unbalance", "etl-dw"))
     sim.at(dt.timedelta(minutes=20), ("clear_task", "report-dw"))
     # report-dw's nightly ETL keeps 40 queries running until 17:20 UTC: its load gate holds it.
@@ -98,7 +104,11 @@ NO_PROBE = "the demo skips the data-plane probe"
 
 
 def demo_settings(
-    endpoint: str, journal: Path, listen: str, probe: dict[str, object] | None = None
+    endpoint: str,
+    journal: Path,
+    listen: str,
+    probe: dict[str, object] | None = None,
+    notify_url: str | None = None,
 ) -> Settings:
     return Settings(
         endpoint=endpoint,
@@ -124,7 +134,8 @@ def demo_settings(
             ],
             **({"probe": probe} if probe else {}),
         },
-        overrides=[load_gate(endpoint), quietest(endpoint)],
+        overrides=[load_gate(endpoint), quietest(endpoint), ANNOUNCED],
+        notify={"channels": [{"url": notify_url}] if notify_url else []},
     )
 
 
@@ -140,6 +151,27 @@ def quietest(endpoint: str) -> dict[str, object]:
     cloud_eye = {"endpoint": endpoint, "limits": {LOAD_METRIC: 20}, "lookback": "5m"}
     load = {"schedule": "quietest", "cloud_eye": cloud_eye}
     return {"match": "batch-dw", "policy": {"load": load}}
+
+
+#: crm-dw's switchovers are announced 10 minutes ahead, for one of two short windows (Monday
+#: 01:03-01:07 and 01:17-01:21 Shanghai): the demo vetoes the first slot, and a veto without
+#: --until covers the rest of that window, so the next announcement names the second one.
+ANNOUNCED: dict[str, object] = {
+    "match": "crm-dw",
+    "policy": {
+        "approval": "announce",
+        "announce_lead": "10m",
+        "windows": [
+            {"days": ["Mon"], "start": start, "end": end, "timezone": "Asia/Shanghai"}
+            for start, end in (("01:03", "01:07"), ("01:17", "01:21"))
+        ],
+    },
+}
+VETOED = "crm-dw"  # the cluster whose first announced slot the demo vetoes
+VETO_REASON = "month-end close"
+#: The clusters whose switchovers the demo waits for.
+EXPECTED = frozenset({"sales-dw", "etl-dw", "report-dw", VETOED})
+SUBJECT_PREFIX = "[dws-rebalancer] "
 
 
 @contextlib.contextmanager
@@ -200,6 +232,9 @@ def intro(speed: float) -> str:
         "The off-peak window is Mon-Fri 01:00-05:00 Asia/Shanghai (+08:00).\n"
         "All times below are UTC: that window is Sun-Thu 17:00-21:00 UTC, and the demo starts "
         f"at {_stamp(DEMO_START)}, 12 minutes before it opens.\n"
+        f"{VETOED} is under `approval: announce`: each switchover is announced 10 minutes ahead; "
+        "a local webhook receiver prints the notifications ([notify]), and a person vetoes the "
+        "first one.\n"
     )
 
 
@@ -218,6 +253,7 @@ class Narrator:
     finished: list[SwitchoverRecord] = field(default_factory=list)
     expect_probe: bool = False
     felt: dict[str, float | None] = field(default_factory=dict)  # what clients felt, by cluster
+    notified: set[str] = field(default_factory=set)  # the subjects the local receiver got
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set once everything was shown
 
     def _say(self, text: str) -> None:
@@ -234,6 +270,9 @@ class Narrator:
                 self.switchover(record)
             case ProbeFinished(record=record, impact=impact):
                 self.probed(record, impact.interruption_seconds)
+            case ApprovalStateChanged(cluster_name=name, state=state, slot=slot) if state:
+                slot_text = f"slot {_stamp(slot)}" if slot else ""
+                self._say(f"{name:<10} {'approval':<10} {state:<22} {slot_text}".rstrip())
 
     def decision(self, d: Decision) -> None:
         self.decided_at[d.cluster_name] = d.at
@@ -269,6 +308,17 @@ class Narrator:
         self._say(f"{record.cluster_name:<10} {what} (DWS's task took {task}s; data-plane probe)")
         self._check_done()
 
+    def heard(self, note: Notification) -> None:
+        """A notification the local receiver got: its subject, as a chat app would show it."""
+        self.notified.add(note.title)
+        self._say(f"[notify] {note.title.removeprefix(SUBJECT_PREFIX)}")
+        self._check_done()
+
+    def said(self, command: str, sentence: str) -> None:
+        """What a person did about a notification, and what the command answered."""
+        self._say(f"{VETOED:<10} {'person':<10} $ {command}")
+        self._say(f"{VETOED:<10} {'person':<10} {sentence}")
+
     def _check_done(self) -> None:
         if self.complete():
             self.done.set()
@@ -285,6 +335,7 @@ class Narrator:
             "etl-dw:debouncing",
             "report-dw:load_high",
             "batch-dw:awaiting_quiet_slot",
+            f"{VETOED}:vetoed",
         }
         succeeded = {r.cluster_name for r in self.finished if r.outcome is Outcome.SUCCEEDED}
         # A decision at the very instant the end was seen came from the same cycle, after its
@@ -295,10 +346,16 @@ class Narrator:
             and self.decided_at[r.cluster_name] >= r.ended
             for r in self.finished
         )
-        expected = {"sales-dw", "etl-dw", "report-dw"}
-        switched = expected <= succeeded
-        probed = not self.expect_probe or expected <= self.felt.keys()
-        return wanted <= self.seen and switched and settled and probed
+        switched = succeeded >= EXPECTED
+        probed = not self.expect_probe or self.felt.keys() >= EXPECTED
+        return wanted <= self.seen and switched and settled and probed and self._people_heard()
+
+    def _people_heard(self) -> bool:
+        """Two slots announced for the vetoed cluster (the vetoed one and the next), and every
+        switchover's success told: the receiver printed the whole flow."""
+        planned = [t for t in self.notified if t.startswith(planned_prefix(VETOED))]
+        told = {EVENTS["en"]["succeeded"][0].format(cluster=name) for name in EXPECTED}
+        return len(planned) >= 2 and told <= self.notified
 
     def summary(self) -> str:
         """Each cluster's state at the end: its last decision and its last switchover."""
@@ -339,30 +396,44 @@ def _interruptible(stop: asyncio.Event) -> Iterator[asyncio.Event]:
 
 
 async def _finish_when_shown(
-    narrator: Narrator, stop: asyncio.Event, forever: bool, out: TextIO
+    narrator: Narrator, stop: asyncio.Event, forever: bool, listener: asyncio.Task[None]
 ) -> None:
-    """The summary once everything was shown (or after DEMO_SECONDS); then stop, unless forever."""
+    """The summary once everything was shown (or after DEMO_SECONDS); then stop, unless forever
+    (the notifications still to come are then not printed after the summary)."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(narrator.done.wait(), DEMO_SECONDS)
-    out.write(narrator.summary())
-    out.write("(--forever keeps the controller running)\n" if not forever else "")
-    out.flush()
+    narrator.out.write(narrator.summary())
+    narrator.out.write("(--forever keeps the controller running)\n" if not forever else "")
+    narrator.out.flush()
     if not forever:
+        listener.cancel()
         stop.set()
+
+
+async def _listen(heard: asyncio.Queue[Notification], narrator: Narrator, person: Person) -> None:
+    """Each notification as the receiver got it; the person vetoes the first slot announced."""
+    while True:
+        note = await heard.get()
+        narrator.heard(note)
+        if person.wants_to_veto(note):
+            narrator.said(person.command(), await person.veto())
 
 
 def _fresh_journal(directory: Path, clock: ScaledClock) -> Path:
     """A fresh journal is the point of the demo: created here, so the controller does not open
     with the warning a real deployment gets when its history is missing."""
     journal = directory / "journal.db"
-    Journal.open(journal, now=clock.now()).close()
+    with Journal.open(journal, now=clock.now()) as fresh:
+        # As the controller marks a journal it created itself: its one target owned from the
+        # start, not newly taken over from another replica (which would hold it a cooldown).
+        fresh.set_owned_targets([IMPLICIT_TARGET], at=clock.now())
     return journal
 
 
 def _announce(
     settings: Settings, dws_url: str, out: TextIO
-) -> Callable[[Runner, HttpServer], None]:
-    def ready(_: Runner, server: HttpServer) -> None:
+) -> Callable[[FleetRunner, HttpServer], None]:
+    def ready(_: FleetRunner, server: HttpServer) -> None:
         base = f"http://{settings.listen_host}:{server.port}"
         out.write(
             f"DWS emulator on {dws_url}; controller on {base}/ (metrics on {base}/metrics, "
@@ -380,18 +451,24 @@ async def run_demo(*, forever: bool, listen: str, speed: float, out: TextIO = sy
     out.flush()
     configure_logging(fmt="console", level="warning", stream=sys.stderr)
     stop = asyncio.Event()
+    heard: asyncio.Queue[Notification] = asyncio.Queue()
     with (
         _interruptible(stop) as interrupted,
         tempfile.TemporaryDirectory(prefix="dws-rebalancer-demo-") as tmp,
         database(out) as pg,
+        receiver(heard.put_nowait) as notify_url,
     ):
         clock = ScaledClock(DEMO_START, speed)  # after the database: its start-up is no demo time
         sim = Simulator(clock, project_id=PROJECT, ak=AK, sk=SK)
         build_world(sim)
         with sql_endpoint(pg, sim, clock, out) as probe, BackgroundServer(sim) as dws:
             narrator = Narrator(clock, out, expect_probe=bool(probe))
-            settings = demo_settings(dws.url, _fresh_journal(Path(tmp), clock), listen, probe)
-            await _serve(settings, narrator, stop, forever=forever, speed=speed, out=out)
+            journal = _fresh_journal(Path(tmp), clock)
+            settings = demo_settings(dws.url, journal, listen, probe, notify_url)
+            person = Person(settings, clock, VETOED, VETO_REASON)
+            listener = asyncio.create_task(_listen(heard, narrator, person))
+            await _serve(settings, narrator, stop, forever=forever, speed=speed, listener=listener)
+            listener.cancel()
     if interrupted.is_set():
         out.write(f"\n{INTERRUPTED}\n")
         out.flush()
@@ -406,17 +483,17 @@ async def _serve(
     *,
     forever: bool,
     speed: float,
-    out: TextIO,
+    listener: asyncio.Task[None],
 ) -> None:
     """The controller itself, narrated, until everything was shown (or for ever)."""
-    watcher = asyncio.create_task(_finish_when_shown(narrator, stop, forever, out))
+    watcher = asyncio.create_task(_finish_when_shown(narrator, stop, forever, listener))
     await serve_controller(
         settings,
         clock=narrator.clock,
         time_scale=speed,
         stop=stop,
         sinks=[narrator],
-        on_ready=_announce(settings, settings.endpoint, out),
+        on_ready=_announce(settings, settings.endpoint, narrator.out),
         handle_signals=False,
     )
     watcher.cancel()

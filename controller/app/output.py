@@ -34,11 +34,15 @@ def decision_row(decision: Decision) -> dict[str, Any]:
     }
 
 
-def print_decisions(decisions: Sequence[Decision], fmt: str, out: TextIO) -> None:
+def print_decisions(
+    decisions: Sequence[Decision], fmt: str, out: TextIO, *, target: str | None = None
+) -> None:
+    """`target`: a fleet's target name (a `target` key, or a heading over its table)."""
     if fmt == "json":
         for decision in decisions:
-            out.write(json.dumps(decision_row(decision)) + "\n")
+            out.write(json.dumps(_targeted(decision_row(decision), target)) + "\n")
         return
+    _heading(target, out)
     rows = [["CLUSTER", "ACTION", "REASON", "NEXT ELIGIBLE", "DETAIL"]]
     rows += [
         [d.cluster_name, d.action.value, d.reason.value, _short(d.next_eligible), d.detail]
@@ -47,13 +51,25 @@ def print_decisions(decisions: Sequence[Decision], fmt: str, out: TextIO) -> Non
     _table(rows, out)
 
 
-def print_views(views: Sequence[ClusterView], fmt: str, out: TextIO) -> None:
+def print_views(
+    views: Sequence[ClusterView], fmt: str, out: TextIO, *, target: str | None = None
+) -> None:
     if fmt == "json":
         for view in views:
-            out.write(json.dumps(_view_json(view)) + "\n")
+            out.write(json.dumps(_targeted(_view_json(view), target)) + "\n")
         return
+    _heading(target, out)
     rows = [["CLUSTER", "STATE", "WOULD", "REASON", "NEXT ELIGIBLE", "DETAIL"]]
     _table(rows + [_view_cells(view) for view in views], out)
+
+
+def _targeted(row: dict[str, Any], target: str | None) -> dict[str, Any]:
+    return row if target is None else {"target": target, **row}
+
+
+def _heading(target: str | None, out: TextIO) -> None:
+    if target is not None:
+        out.write(f"target {target}:\n")
 
 
 def _view_json(view: ClusterView) -> dict[str, Any]:

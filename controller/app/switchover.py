@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TextIO, TypeVar
 
-from controller.app.bootstrap import Access, Parts, assemble
+from controller.app.bootstrap import Access, Parts, assemble_fleet
 from controller.app.output import print_decisions
 from controller.clock import Clock
 from controller.config_types import format_duration
@@ -63,16 +63,32 @@ async def switchover_command(
     wait: bool,
     clock: Clock,
     out: TextIO,
+    target: str | None = None,
 ) -> int:
-    """0 when sent (or requested) and, with `wait`, succeeded; 1 when nothing was done or it failed."""
+    """0 when sent (or requested) and, with `wait`, succeeded; 1 when nothing was done or it failed.
+
+    In a fleet, `target` says whose cluster it is (needed when several targets are owned).
+    """
     async with contextlib.AsyncExitStack() as stack:
         try:
-            parts = await stack.enter_async_context(assemble(settings, clock=clock))
+            parts = await stack.enter_async_context(one_target(settings, clock, Access.ACT, target))
         except JournalInUse as busy:
             return await _ask_the_controller(
-                settings, cluster, ignore_window, wait, clock, out, busy
+                settings, cluster, ignore_window, wait, clock, out, busy, target
             )
         return await _act(parts, cluster, ignore_window, wait, clock, out)
+
+
+@contextlib.asynccontextmanager
+async def one_target(
+    settings: Settings, clock: Clock, access: Access, target: str | None
+) -> AsyncIterator[Parts]:
+    """The parts of the one target a command is about (which one, when a fleet has several)."""
+    async with assemble_fleet(settings, clock=clock, access=access, only=target) as fleet:
+        if len(fleet.targets) != 1:
+            names = ", ".join(p.settings.target for p in fleet.targets)
+            raise UnknownCluster(f"which target? say TARGET/CLUSTER or --target ({names})")
+        yield fleet.targets[0]
 
 
 async def _judge(
@@ -135,16 +151,18 @@ async def _ask_the_controller(
     clock: Clock,
     out: TextIO,
     busy: JournalInUse,
+    target: str | None,
 ) -> int:
     """Another process acts on the journal: record a request for it instead of POSTing."""
     now = clock.now()
     # The same guards, asked read-only first, so a plain "no" needs no round trip.
-    async with assemble(settings, clock=clock, access=Access.READ) as parts:
+    async with one_target(settings, clock, Access.READ, target) as parts:
         cluster, decision = await _judge(parts, wanted, ignore_window, now, out)
+        owner = parts.settings.target
     if decision.action is not Action.SWITCHOVER:
         return 1
-    with Journal.open(settings.journal_path, now=now) as journal:  # no actor lock: one row
-        request = journal.request_switchover(
+    with Journal.open(settings.journal_path, now=now) as opened:  # no actor lock: one row
+        request = opened.scoped(owner).request_switchover(
             cluster.id, ignore_window=ignore_window, at=now, by="cli"
         )
     holder = "another process" if busy.pid is None else f"pid {busy.pid}"

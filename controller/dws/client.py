@@ -30,6 +30,7 @@ from controller.dws.parse import (
 )
 from controller.dws.retry import RetryPolicy
 from controller.model import Cluster
+from controller.tls import client_context
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +92,7 @@ class DwsClient:
         self._retrying = self.retry.caller()
         self._http = httpx.AsyncClient(
             auth=auth,
+            verify=client_context(),
             timeout=httpx.Timeout(timeout),
             transport=transport,
             headers={"User-Agent": user_agent},

@@ -22,32 +22,34 @@ from controller.settings import EffectivePolicy
 def cooldown_guard(
     cluster: Cluster, history: History, policy: EffectivePolicy, now: dt.datetime
 ) -> GuardResult:
-    last = _last_activity(history)
-    if last is None:
+    rest = [
+        (since + max(policy.cooldown, least), since, what) for since, what, least in _rests(history)
+    ]
+    if not rest:
         return ALLOW
-    since, what = last
-    until = since + policy.cooldown
+    until, since, what = max(rest)
     if now >= until:
         return ALLOW
+    rested = duration_text(until - since)
     return block(
         Reason.COOLDOWN,
-        f"{what} {utc_text(since)}; cooldown {duration_text(policy.cooldown)} until {utc_text(until)}",
+        f"{what} {utc_text(since)}; cooldown {rested} until {utc_text(until)}",
         until,
     )
 
 
-def _last_activity(history: History) -> tuple[dt.datetime, str] | None:
-    """The latest instant the cooldown counts from, with words saying what happened then."""
-    candidates = [
-        _reference(record)
+def _rests(history: History) -> list[tuple[dt.datetime, str, dt.timedelta]]:
+    """Each instant the cooldown counts from, with words saying what happened then, and the
+    least rest it asks for besides the cooldown (a caution may ask for more)."""
+    rests = [
+        (*_reference(record), dt.timedelta(0))
         for record in history.switchovers
         if record.outcome is not Outcome.REJECTED
     ]
     if history.caution_since is not None:
-        candidates.append(
-            (history.caution_since, "journal unreadable, so assuming a switchover at")
-        )
-    return max(candidates, key=lambda c: c[0], default=None)
+        what = f"{history.caution_why}, so assuming a switchover at"
+        rests.append((history.caution_since, what, history.caution_for))
+    return rests
 
 
 def _reference(record: SwitchoverRecord) -> tuple[dt.datetime, str]:

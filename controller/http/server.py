@@ -18,12 +18,12 @@ from enum import Enum
 from typing import Any, Protocol
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from controller import __version__
 from controller.http.approvals import MAX_BODY_BYTES, ApprovalEndpoints
 from controller.logs import get_logger, scrub
-from controller.record.metrics import Metrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,6 +35,13 @@ log = get_logger(__name__)
 
 _TEXT = b"text/plain; charset=utf-8"
 _JSON = b"application/json"
+
+
+class Exposition(Protocol):
+    """What `/metrics` serves: a `Metrics`, or a fleet's registry of every target's."""
+
+    @property
+    def registry(self) -> CollectorRegistry: ...
 
 
 class StatusSource(Protocol):
@@ -54,7 +61,7 @@ class StatusSource(Protocol):
 
 
 def create_app(
-    metrics: Metrics, source: StatusSource, approvals: ApprovalEndpoints | None = None
+    metrics: Exposition, source: StatusSource, approvals: ApprovalEndpoints | None = None
 ) -> ASGIApp:
     """An ASGI app, no framework: five read-only routes, and the two approval routes when on."""
 
@@ -110,7 +117,7 @@ async def _body(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _metrics(scope: Scope, send: Send, metrics: Metrics) -> None:
+async def _metrics(scope: Scope, send: Send, metrics: Exposition) -> None:
     """The exposition, OpenMetrics when asked for, gzip-compressed when the scraper accepts it
     (Prometheus always does: a 10 000-cluster exposition shrinks about tenfold)."""
     encoder, content_type = choose_encoder(_header(scope, b"accept"))

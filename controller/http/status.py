@@ -13,7 +13,7 @@ from controller.config_types import format_duration
 from controller.guards.approval import approval_state
 from controller.loop.runner import CycleResult, Runner
 from controller.loop.snapshot import ClusterView
-from controller.model import ApprovalFacts, ApprovalMark, Decision, SwitchoverRecord
+from controller.model import ApprovalFacts, ApprovalMark, Caution, Decision, SwitchoverRecord
 
 
 def _iso(when: dt.datetime | None) -> str | None:
@@ -144,7 +144,7 @@ class ControllerStatus:
             "last_error": runner.last_error,
             "consecutive_failures": runner.failures,
             # Set when the journal could not be read at start: every cluster is cooling down.
-            "journal_unreadable_since": _iso(rec.caution_since),
+            "journal_unreadable_since": _iso(_unreadable_since(rec.caution)),
         }
 
     def _cluster(self, view: ClusterView) -> dict[str, Any]:
@@ -182,3 +182,78 @@ class ControllerStatus:
         """The newest journaled switchover of the cluster (in flight or finished), if any."""
         recent = self.runner.reconciler.journal.switchovers(cluster_id=cluster_id, limit=1)
         return recent[-1] if recent else None
+
+
+def _unreadable_since(caution: Caution | None) -> dt.datetime | None:
+    return caution.since if caution is not None and caution.why == "journal unreadable" else None
+
+
+class FleetStatus:
+    """The StatusSource of a controller with several targets: one `ControllerStatus` each.
+
+    Alive while every target's loop is; ready while at least one target reaches DWS (one
+    region's outage must not take the pod's metrics out of its Service). `/status` keeps the
+    controller summary and the clusters of every target, each naming its target, and adds one
+    entry per target with its own cycle.
+    """
+
+    def __init__(self, runners: dict[str, Runner]) -> None:
+        self.parts = {name: ControllerStatus(runner) for name, runner in runners.items()}
+
+    def health(self) -> tuple[bool, str]:
+        stuck = []
+        for name, source in self.parts.items():
+            alive, why = source.health()
+            if not alive:
+                stuck.append(f"{name}: {why}")
+        return (False, "; ".join(stuck)) if stuck else (True, "ok")
+
+    def ready(self) -> tuple[bool, str]:
+        answers = {name: s.ready() for name, s in self.parts.items()}
+        failing = [f"{name}: {why}" for name, (ok, why) in answers.items() if not ok]
+        if len(failing) < len(answers):
+            return True, "ok" if not failing else f"ok; not ready: {'; '.join(failing)}"
+        return False, "; ".join(failing)
+
+    def status(self) -> dict[str, Any]:
+        views = {name: s.status() for name, s in self.parts.items()}
+        first = next(iter(views.values()))
+        return {
+            "controller": first["controller"] | _fleet_summary(views),
+            "targets": [self._target(name, s, views[name]) for name, s in self.parts.items()],
+            "clusters": [
+                {"target": name, **cluster}
+                for name, view in views.items()
+                for cluster in view["clusters"]
+            ],
+        }
+
+    @staticmethod
+    def _target(name: str, source: ControllerStatus, view: dict[str, Any]) -> dict[str, Any]:
+        settings, summary = source.runner.settings, view["controller"]
+        caution = source.runner.reconciler.caution
+        return {
+            "name": name,
+            "region": settings.region,
+            "project_id": settings.project_id,
+            "clusters": len(view["clusters"]),
+            **{
+                k: summary[k]
+                for k in ("last_cycle", "last_success", "last_error", "consecutive_failures")
+            },
+            "caution": None
+            if caution is None
+            else {"since": _iso(caution.since), "why": caution.why},
+        }
+
+
+def _fleet_summary(views: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The controller-wide cycle facts: the latest success, and the worst failure streak."""
+    summaries = [view["controller"] for view in views.values()]
+    successes = [s["last_success"] for s in summaries if s["last_success"]]
+    errors = [s["last_error"] for s in summaries if s["last_error"]]
+    return {
+        "last_success": max(successes, default=None),
+        "last_error": errors[0] if errors else None,
+        "consecutive_failures": max(s["consecutive_failures"] for s in summaries),
+    }

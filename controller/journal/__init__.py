@@ -30,6 +30,7 @@ from controller.journal.records import (
 )
 from controller.journal.requests import SwitchoverRequests, settle
 from controller.journal.schema import APPLICATION_ID, MEMORY, MIGRATIONS, Migration
+from controller.journal.store import DEFAULT_TARGET
 from controller.model import FAILURE_OUTCOMES, ClientImpact, Decision, Outcome, SwitchoverRecord
 
 __all__ = [
@@ -189,8 +190,13 @@ class Journal(SwitchoverRequests, Approvals, LoadProfiles, Notifications):
         return found[0] if found else None
 
     def in_flight(self) -> list[SwitchoverRecord]:
-        sql = "SELECT * FROM switchovers WHERE outcome IS NULL ORDER BY started, id"
-        return self._read(sql, {}, rows.switchover)
+        """This target's switchovers not yet finished (each target adopts only its own)."""
+        sql = (
+            "SELECT s.* FROM switchovers s LEFT JOIN clusters c USING (cluster_id)"
+            " WHERE s.outcome IS NULL AND coalesce(c.target, 'default') = :target"
+            " ORDER BY s.started, s.id"
+        )
+        return self._read(sql, {"target": self.target}, rows.switchover)
 
     def switchovers(
         self,
@@ -306,23 +312,60 @@ class Journal(SwitchoverRequests, Approvals, LoadProfiles, Notifications):
         """The latest name seen for every cluster id (names can change; ids cannot)."""
         return dict(self._read("SELECT cluster_id, name FROM clusters", {}, tuple))
 
+    def clusters_matching(self, wanted: str) -> list[tuple[str, str, str]]:
+        """(id, latest name, target) of the clusters `wanted` names: an id, a name, or
+        `TARGET/NAME` (names may repeat across a fleet's projects; ids never do)."""
+        target, _, name = wanted.rpartition("/")
+        found = self._read("SELECT cluster_id, name, target FROM clusters", {}, tuple)
+        by_id = [row for row in found if row[0] == name and target in ("", row[2])]
+        return by_id or [row for row in found if row[1] == name and target in ("", row[2])]
+
+    def cluster_targets(self) -> dict[str, str]:
+        """The target of every cluster id the journal knows."""
+        return dict(self._read("SELECT cluster_id, target FROM clusters", {}, tuple))
+
+    def owned_targets(self) -> dict[str, dt.datetime]:
+        """The targets this journal's controller owned at its last start, and since when."""
+        found = self._read("SELECT name, owned_since FROM targets", {}, tuple)
+        return {name: rows.time(since) for name, since in found}
+
+    def set_owned_targets(self, names: list[str], *, at: dt.datetime) -> None:
+        """Record which targets are owned now: new ones since `at`, the others forgotten."""
+        with self._write(durable=True) as conn:
+            keep = ",".join("?" * len(names))
+            conn.execute(f"DELETE FROM targets WHERE name NOT IN ({keep})", names)  # noqa: S608
+            conn.executemany(
+                "INSERT OR IGNORE INTO targets VALUES (?, ?)",
+                [(name, rows.text(at)) for name in names],
+            )
+
     def history(
         self,
         *,
         cluster_id: str | None = None,
         since: dt.datetime | None = None,
         limit: int | None = None,
+        target: str | None = None,
     ) -> list[HistoryItem]:
         """Switchovers, decision changes and operator events merged by time, oldest first.
 
-        Records carry the cluster's latest name, not the one it had then.
+        Records carry the cluster's latest name, not the one it had then. `target` keeps that
+        target's clusters and the fleet-wide events (a pause).
         """
+        each = None if target is not None else limit  # the limit applies after the filter
         items: list[HistoryItem] = [
-            *self.switchovers(cluster_id=cluster_id, since=since, limit=limit),
-            *self.decisions(cluster_id=cluster_id, since=since, limit=limit),
-            *self.operator_events(cluster_id=cluster_id, since=since, limit=limit),
-            *self.approval_entries(cluster_id=cluster_id, since=since, limit=limit),
+            *self.switchovers(cluster_id=cluster_id, since=since, limit=each),
+            *self.decisions(cluster_id=cluster_id, since=since, limit=each),
+            *self.operator_events(cluster_id=cluster_id, since=since, limit=each),
+            *self.approval_entries(cluster_id=cluster_id, since=since, limit=each),
         ]
+        if target is not None:
+            targets = self.cluster_targets()
+            items = [
+                i
+                for i in items
+                if i.cluster_id is None or targets.get(i.cluster_id, DEFAULT_TARGET) == target
+            ]
         items.sort(key=when)
         if limit is not None:
             items = items[max(0, len(items) - limit) :]
@@ -362,6 +405,5 @@ class Journal(SwitchoverRequests, Approvals, LoadProfiles, Notifications):
                 row,
             )
 
-    @staticmethod
-    def _note_name(conn: sqlite3.Connection, cluster_id: str, name: str, at: str) -> None:
-        conn.execute(rows.UPSERT_NAME, (cluster_id, name, at))
+    def _note_name(self, conn: sqlite3.Connection, cluster_id: str, name: str, at: str) -> None:
+        conn.execute(rows.UPSERT_NAME, (cluster_id, name, at, self.target))

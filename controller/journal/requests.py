@@ -16,8 +16,8 @@ from controller.journal.records import RequestState, SwitchoverRequest
 from controller.journal.store import Store
 
 _INSERT = """
-INSERT INTO switchover_requests (cluster, ignore_window, requested_at, actor, state)
-VALUES (?, ?, ?, ?, 'pending')"""
+INSERT INTO switchover_requests (cluster, ignore_window, requested_at, actor, state, target)
+VALUES (?, ?, ?, ?, 'pending', ?)"""
 _SETTLE = """
 UPDATE switchover_requests SET state = ?, handled_at = ?, switchover_id = ?, reason = ?, detail = ?
 WHERE id = ? AND state = 'pending'"""
@@ -29,7 +29,8 @@ class SwitchoverRequests(Store):
     ) -> SwitchoverRequest:
         """Record a pending request (durably: the operator's word must survive a crash)."""
         with self._write(durable=True) as conn:
-            cursor = conn.execute(_INSERT, (cluster, int(ignore_window), rows.text(at), by))
+            row = (cluster, int(ignore_window), rows.text(at), by, self.target)
+            cursor = conn.execute(_INSERT, row)
         request = self.switchover_request(_rowid(cursor))
         assert request is not None  # just inserted; requests are never deleted
         return request
@@ -40,8 +41,12 @@ class SwitchoverRequests(Store):
         return found[0] if found else None
 
     def pending_requests(self) -> list[SwitchoverRequest]:
-        sql = "SELECT * FROM switchover_requests WHERE state = 'pending' ORDER BY id"
-        return self._read(sql, {}, rows.request)
+        """This target's requests still to be answered (each target answers its own)."""
+        sql = (
+            "SELECT * FROM switchover_requests WHERE state = 'pending' AND target = :target"
+            " ORDER BY id"
+        )
+        return self._read(sql, {"target": self.target}, rows.request)
 
     def refuse_request(
         self, id: int, *, at: dt.datetime, reason: str, detail: str

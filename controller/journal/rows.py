@@ -186,10 +186,14 @@ INSERT_DECISION = """
 INSERT INTO decisions (cluster_id, cluster_name, action, reason, detail, at, next_eligible)
 VALUES (:cluster_id, :cluster_name, :action, :reason, :detail, :at, :next_eligible)"""
 # A rename is recorded only when the name differs, so the per-cycle call writes nothing.
+# A cluster seen by another target than recorded (a journal from before targets, now read by a
+# named one) moves to it with its history: its rows follow through cluster_id.
 UPSERT_NAME = """
-INSERT INTO clusters (cluster_id, name, named_at) VALUES (?, ?, ?)
-ON CONFLICT (cluster_id) DO UPDATE SET name = excluded.name, named_at = excluded.named_at
-WHERE excluded.name <> clusters.name AND excluded.named_at >= clusters.named_at"""
+INSERT INTO clusters (cluster_id, name, named_at, target) VALUES (?, ?, ?, ?)
+ON CONFLICT (cluster_id) DO UPDATE SET
+    name = excluded.name, named_at = excluded.named_at, target = excluded.target
+WHERE (excluded.name <> clusters.name OR excluded.target <> clusters.target)
+    AND excluded.named_at >= clusters.named_at"""
 # "Most recent :limit, oldest first": newest-first inner query, re-sorted outside. LIMIT -1 = all.
 SELECT_SWITCHOVERS = """
 SELECT * FROM (

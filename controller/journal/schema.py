@@ -106,9 +106,30 @@ def _schema_v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+_SCHEMA_V5 = (
+    # A fleet: each cluster belongs to a target (its rows follow through cluster_id); rows of
+    # a journal from before targets belong to the implicit one, `default`.
+    "ALTER TABLE clusters ADD COLUMN target TEXT NOT NULL DEFAULT 'default'",
+    "ALTER TABLE switchover_requests ADD COLUMN target TEXT NOT NULL DEFAULT 'default'",
+    # The targets this journal's controller owns, since when: a target new to it (a resharding
+    # moved it here) starts with caution.
+    "CREATE TABLE targets (name TEXT PRIMARY KEY, owned_since TEXT NOT NULL)",
+    # A journal that served one project already owned the implicit target (since its creation).
+    """INSERT INTO targets SELECT 'default', coalesce(
+        (SELECT value FROM meta WHERE key = 'created_at'), '1970-01-01T00:00:00.000000+00:00')
+    WHERE EXISTS (SELECT 1 FROM switchovers) OR EXISTS (SELECT 1 FROM decisions)
+        OR EXISTS (SELECT 1 FROM clusters)""",
+)
+
+
+def _schema_v5(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_V5:
+        conn.execute(statement)
+
+
 #: Forward migrations: entry i takes a journal from schema version i to i + 1 (0 = empty file).
 #: Each runs in the same transaction as its version bump. Released entries never change.
-MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2, _schema_v3, _schema_v4]
+MIGRATIONS: list[Migration] = [_schema_v1, _schema_v2, _schema_v3, _schema_v4, _schema_v5]
 
 
 def connect(

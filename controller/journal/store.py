@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -28,6 +29,10 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
 
 
+#: The implicit target of a configuration without `targets:` (`controller.settings.IMPLICIT_TARGET`).
+DEFAULT_TARGET = "default"
+
+
 class Store:
     """One open SQLite file, safe to share across threads: every call holds the lock briefly."""
 
@@ -38,6 +43,15 @@ class Store:
         self.created = created
         #: Opened with `Journal.open_read_only`: readers (`status`) must not try to write.
         self.read_only = False
+        #: The target whose clusters this handle writes and whose in-flight work it reads
+        #: (`scoped`); the journal file is shared by every target of one controller.
+        self.target = DEFAULT_TARGET
+
+    def scoped(self, target: str) -> Self:
+        """This journal as one target sees it: the same file, connection and lock."""
+        view = copy.copy(self)
+        view.target = target
+        return view
 
     def close(self) -> None:
         with self._lock:

@@ -26,6 +26,7 @@ import httpx
 from controller.config_types import format_duration
 from controller.load.facts import CLOUD_EYE, Point, Reading, Unknown
 from controller.settings import CLOUD_EYE_METRICS
+from controller.tls import client_context
 
 NAMESPACE = "SYS.DWS"
 #: The periods CES accepts: 1 is the raw data.
@@ -131,7 +132,11 @@ class CloudEyeClient:
         self._cap = max_metrics_per_call
         self._timeout = timeout
         self._http = httpx.AsyncClient(
-            base_url=endpoint, auth=auth, timeout=timeout, transport=transport
+            base_url=endpoint,
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            verify=client_context(),
         )
         #: Batch calls made, for the caller's metrics and the tests.
         self.calls = 0

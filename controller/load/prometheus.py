@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from controller.load.facts import PROMETHEUS, Firing, Unknown
+from controller.tls import client_context
 
 _MAX_DETAIL = 200
 
@@ -32,7 +33,9 @@ class PrometheusBlockers:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout = timeout
-        self._http = httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=url, timeout=timeout, transport=transport, verify=client_context()
+        )
         #: Queries asked, for the caller's metrics and the tests.
         self.calls = 0
 

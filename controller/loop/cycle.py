@@ -31,6 +31,7 @@ from controller.loop.stuck import StuckWatch
 from controller.loop.switchovers import Switchovers
 from controller.model import (
     Action,
+    Caution,
     Cluster,
     Decision,
     History,
@@ -72,13 +73,13 @@ class CycleReport:
 class Reconciler:
     """Owns the controller's live state between cycles; everything durable goes to the journal."""
 
-    def __init__(self, deps: LoopDeps, *, caution_since: dt.datetime | None = None) -> None:
+    def __init__(self, deps: LoopDeps, *, caution: Caution | None = None) -> None:
         self.deps = deps
         self.settings = deps.settings
         self.client = deps.client
         self.journal = deps.journal
         self.recorder = deps.recorder
-        self.caution_since = caution_since
+        self.caution = caution
         self.snapshot = Snapshot()  # replaced whole at the end of every cycle
         self._views: dict[str, ClusterView] = {}
         self.switchovers = Switchovers(deps, self.policy)
@@ -108,6 +109,12 @@ class Reconciler:
     @property
     def tracked(self) -> dict[str, SwitchoverRecord]:
         return self.switchovers.tracked
+
+    def in_flight_fleet(self, cluster_id: str) -> int:
+        """Switchovers in flight on other clusters of every target (this one's without a fleet)."""
+        if self.deps.in_flight is None:
+            return sum(1 for cid in self.tracked if cid != cluster_id)
+        return self.deps.in_flight.elsewhere(cluster_id)
 
     # ---- the cycle -----------------------------------------------------------------------
 
@@ -438,10 +445,13 @@ class _Judge:
             unbalanced_since=self.since.get(cluster.id),
             consecutive_failures=rec.journal.consecutive_failures(cluster.id),
             forbidden=rec.switchovers.forbidden.get(cluster.id),
-            caution_since=rec.caution_since,
+            caution_since=rec.caution.since if rec.caution else None,
+            caution_for=rec.caution.at_least if rec.caution else dt.timedelta(0),
+            caution_why=rec.caution.why if rec.caution else "",
             paused=self.paused,
             pause_reason=self.pause_reason,
             in_flight_elsewhere=sum(1 for cid in rec.tracked if cid != cluster.id),
+            in_flight_fleet=rec.in_flight_fleet(cluster.id),
             approval=None if self.approvals is None else self.approvals.of(cluster.id),
         )
 

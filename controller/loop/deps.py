@@ -8,6 +8,7 @@ from controller.clock import Clock, SystemClock
 from controller.dws.client import DwsClient
 from controller.journal import Journal
 from controller.load.sources import LoadSources
+from controller.loop.inflight import InFlight
 from controller.record.recorder import Recorder
 from controller.settings import Settings
 
@@ -26,3 +27,5 @@ class LoopDeps:
     time_scale: float = 1.0
     #: Cloud Eye and Prometheus, when a policy has a load gate (None: no policy has one).
     load: LoadSources | None = None
+    #: Switchovers in flight across every target (`max_concurrent_total`); None: one target.
+    in_flight: InFlight | None = None

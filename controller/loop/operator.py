@@ -14,6 +14,7 @@ from typing import Protocol
 from controller.guards.text import utc_text
 from controller.journal import ApprovalEntry, ApprovalKind, Journal
 from controller.settings import EffectivePolicy, Settings
+from controller.targets import fleet
 
 #: How long an approval lasts without `--until`: a day, so one given for tonight's window does
 #: not still let a switchover run next week.
@@ -120,16 +121,17 @@ def veto(
 
 
 def _cluster(journal: Journal, settings: Settings, wanted: str) -> tuple[str, str, EffectivePolicy]:
-    """(id, latest name, policy) of a cluster the journal knows, by id or by its latest name."""
-    names = journal.cluster_names()
-    cluster_id = wanted if wanted in names else None
-    if cluster_id is None:
-        matches = [cid for cid, name in names.items() if name == wanted]
-        cluster_id = matches[0] if len(matches) == 1 else None
-    if cluster_id is None:
+    """(id, latest name, policy) of a cluster the journal knows, by id, latest name or
+    `TARGET/NAME`; the policy is its target's."""
+    found = journal.clusters_matching(wanted)
+    if len(found) > 1:
+        targets = ", ".join(sorted(target for _, _, target in found))
+        raise Refused(f"{wanted!r} names clusters of targets {targets}: say TARGET/NAME")
+    if not found:
         raise Refused(f"no cluster {wanted!r} in the journal {journal.path}", unknown_cluster=True)
-    name = names[cluster_id]
-    return cluster_id, name, settings.policy_for(cluster_id, name)
+    cluster_id, name, target = found[0]
+    own = next((t.settings for t in fleet(settings) if t.name == target), settings)
+    return cluster_id, name, own.policy_for(cluster_id, name)
 
 
 def _future(until: dt.datetime, now: dt.datetime) -> dt.datetime:

@@ -78,8 +78,11 @@ class Runner:
         time_scale: float = 1.0,
         rng: random.Random | None = None,
         sleep: Sleep | None = None,
+        gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.reconciler = reconciler
+        #: Shared by every target's runner: at most so many steps at once (a fleet's bound).
+        self._gate = gate
         self.settings = reconciler.settings
         self.recorder = reconciler.recorder
         self.clock = clock
@@ -107,11 +110,12 @@ class Runner:
         self.started = self.clock.now()
         self._next_poll = self.last_turn = self.clock.monotonic()
         while not stop.is_set():
-            self.step_started = self.clock.monotonic()
-            try:
-                await self._guarded(self._step(), stop)
-            finally:
-                self.step_started, self.last_turn = None, self.clock.monotonic()
+            async with self._gate or contextlib.nullcontext():
+                self.step_started = self.clock.monotonic()
+                try:
+                    await self._guarded(self._step(), stop)
+                finally:
+                    self.step_started, self.last_turn = None, self.clock.monotonic()
             if stop.is_set():
                 break
             await self._sleep(stop, self._pause_seconds())

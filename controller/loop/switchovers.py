@@ -32,6 +32,7 @@ class Switchovers:
     def __init__(
         self, deps: LoopDeps, policy: Callable[[Cluster], EffectivePolicy] | None = None
     ) -> None:
+        self.deps = deps
         self.settings = deps.settings
         self.policy = policy or (lambda c: deps.settings.policy_for(c.id, c.name))
         self.probes = Probes(deps)
@@ -77,6 +78,19 @@ class Switchovers:
         record = self.recorder.record(
             events.SwitchoverStarting(starting, request_id=request_id, approval_id=approval_id)
         ).record
+        fleet = self.deps.in_flight
+        if fleet is not None:  # counted by the other targets until it is tracked (or refused)
+            fleet.reserve(cluster.id)
+        try:
+            return await self._post(record, cluster, now)
+        finally:
+            if fleet is not None:
+                fleet.release(cluster.id)
+
+    async def _post(
+        self, record: SwitchoverRecord, cluster: Cluster, now: dt.datetime
+    ) -> SwitchoverRecord:
+        """The one POST of a journaled switchover, and what is known of it afterwards."""
         try:
             ack = await self.client.switchover(cluster.id)
         except DwsError as exc:

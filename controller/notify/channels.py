@@ -37,13 +37,18 @@ def build_channels(
     for index, spec in enumerate(settings.notify.channels):
         events = frozenset(spec.events)
         if spec.smn is not None:
-            endpoint = spec.smn.endpoint or f"https://smn.{settings.region}.myhuaweicloud.com"
+            # The topic's URN names its region and project: in a fleet, not every target's.
+            region, project = _urn_place(spec.smn.topic_urn) or (
+                settings.region,
+                settings.project_id,
+            )
+            endpoint = spec.smn.endpoint or f"https://smn.{region}.myhuaweicloud.com"
             built.append(
                 SmnChannel(
                     f"smn#{index}",
                     events,
                     endpoint=endpoint.rstrip("/"),
-                    project_id=settings.project_id,
+                    project_id=project,
                     topic_urn=spec.smn.topic_urn,
                     auth=auth,
                     timeout=settings.request_timeout.total_seconds(),
@@ -53,6 +58,14 @@ def build_channels(
         else:
             built.append(_apprise(index, spec, events))
     return built
+
+
+def _urn_place(urn: str) -> tuple[str, str] | None:
+    """(region, project) of `urn:smn:REGION:PROJECT:NAME`; None for another shape."""
+    parts = urn.split(":")
+    if len(parts) == 5 and parts[:2] == ["urn", "smn"] and all(parts[2:]):
+        return parts[2], parts[3]
+    return None
 
 
 def _apprise(index: int, spec: NotifyChannel, events: frozenset[str]) -> AppriseChannel:

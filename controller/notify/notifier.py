@@ -21,9 +21,9 @@ from controller.notify.channel import Channel
 from controller.notify.channels import build_channels
 from controller.notify.compose import Target, compose
 from controller.notify.notices import Notice
-from controller.notify.sink import NotifySink
+from controller.notify.sink import NotifySink, target_of
 from controller.notify.worker import Item, Worker
-from controller.record.metrics import Metrics
+from controller.record.metrics import NotificationMetrics
 from controller.settings import Settings
 
 log = structlog.get_logger("controller.notify.notifier")
@@ -38,13 +38,21 @@ class Notifier:
         self.workers = tuple(workers)
         self.target = target
         self._tasks: list[asyncio.Task[None]] = []
+        self.sinks: list[NotifySink] = []
 
-    def offer(self, notice: Notice) -> None:
-        """Queue the notice on every channel subscribed to its event; no I/O."""
+    def sink_for(self, settings: Settings) -> NotifySink:
+        """The recorder sink of one target (its settings say its project, region, probe)."""
+        sink = NotifySink(self, settings)
+        self.sinks.append(sink)
+        return sink
+
+    def offer(self, notice: Notice, target: Target | None = None) -> None:
+        """Queue the notice on every channel subscribed to its event; no I/O. `target` names
+        the project and region of the target it is about (default: the configuration's)."""
         wanted = [w for w in self.workers if notice.event in w.channel.events]
         if not wanted:
             return
-        item = Item(notice.key, notice.event, compose(notice, self.target))
+        item = Item(notice.key, notice.event, compose(notice, target or self.target))
         for worker in wanted:
             worker.offer(item)
 
@@ -75,13 +83,14 @@ async def running_notifier(
     *,
     auth: httpx.Auth,
     journal: Journal,
-    metrics: Metrics,
+    metrics: NotificationMetrics,
     clock: Clock,
     transport: httpx.AsyncBaseTransport | None = None,
     enabled: bool = True,
-) -> AsyncIterator[NotifySink | None]:
-    """The recorder's notification sink, its workers running while the controller runs (None
-    without channels). On the way out, held messages are queued and the queues drained."""
+) -> AsyncIterator[Notifier | None]:
+    """The notifier, its workers running while the controller runs (None without channels);
+    each target records through its `sink_for`. On the way out, held messages are queued and
+    the queues drained."""
     if not (enabled and settings.notify.channels):
         yield None
         return
@@ -90,21 +99,18 @@ async def running_notifier(
         [_worker(c, journal, metrics, clock) for c in channels], target_of(settings)
     )
     _prune(journal, clock.now())
-    sink = NotifySink(notifier, settings)
     notifier.start()
     try:
-        yield sink
+        yield notifier
     finally:
-        sink.flush()
+        for sink in notifier.sinks:
+            sink.flush()
         await notifier.stop()
 
 
-def target_of(settings: Settings) -> Target:
-    notify = settings.notify
-    return Target(settings.project_id, settings.region, notify.dashboard_url, notify.language)
-
-
-def _worker(channel: Channel, journal: Journal, metrics: Metrics, clock: Clock) -> Worker:
+def _worker(
+    channel: Channel, journal: Journal, metrics: NotificationMetrics, clock: Clock
+) -> Worker:
     metrics.declare_notification_channel(channel.label, sorted(channel.events))
     return Worker(channel, journal=journal, count=metrics.count_notification, clock=clock)
 

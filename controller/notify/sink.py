@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from controller.model import ClientImpact, Outcome, SwitchoverRecord, Trigger
+from controller.notify.compose import Target
 from controller.notify.notices import Notice, notice_for
 from controller.record.events import (
     CycleFailed,
@@ -31,7 +32,13 @@ _ENDS = frozenset({"succeeded", "failed", "timed_out"})
 
 
 class Offer(Protocol):
-    def offer(self, notice: Notice) -> None: ...
+    def offer(self, notice: Notice, target: Target | None = None) -> None: ...
+
+
+def target_of(settings: Settings) -> Target:
+    """What a target's messages name besides the cluster: its project and region."""
+    notify = settings.notify
+    return Target(settings.project_id, settings.region, notify.dashboard_url, notify.language)
 
 
 class NotifySink:
@@ -40,6 +47,7 @@ class NotifySink:
     def __init__(self, notifier: Offer, settings: Settings) -> None:
         self.notifier = notifier
         self.settings = settings
+        self.target = target_of(settings)
         self._last_finished: dict[str, str] = {}  # cluster id -> its last switchover's start
         self._held: dict[str, tuple[Notice, dt.datetime]] = {}  # record key -> notice, until
         self._unprobed: set[str] = set()  # record keys whose probe could not start
@@ -59,12 +67,17 @@ class NotifySink:
             if notice is not None:
                 notice = self._finished(event.record, notice)
         if notice is not None:
-            self.notifier.offer(notice)
+            self._offer(notice)
+
+    def _offer(self, notice: Notice) -> None:
+        if notice.event == "unhealthy":  # a controller-wide event, but each target has its own
+            notice = replace(notice, key=f"{notice.key}:{self.settings.target}")
+        self.notifier.offer(notice, self.target)
 
     def flush(self) -> None:
         """Send every held message as it is (the controller is stopping)."""
         for notice, _ in self._held.values():
-            self.notifier.offer(notice)
+            self._offer(notice)
         self._held.clear()
 
     def _finished(self, record: SwitchoverRecord, notice: Notice) -> Notice | None:
@@ -90,11 +103,11 @@ class NotifySink:
         held = self._held.pop(key, None)
         if held is not None:
             self._unprobed.discard(key)
-            self.notifier.offer(replace(held[0], client=impact))
+            self._offer(replace(held[0], client=impact))
 
     def _release_due(self, now: dt.datetime) -> None:
         for key in [k for k, (_, until) in self._held.items() if now >= until]:
-            self.notifier.offer(self._held.pop(key)[0])
+            self._offer(self._held.pop(key)[0])
 
 
 def _key(record: SwitchoverRecord) -> str:

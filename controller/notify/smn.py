@@ -16,6 +16,7 @@ import httpx
 
 from controller.notify.channel import DeliveryError
 from controller.notify.compose import Message
+from controller.tls import client_context
 
 MAX_SUBJECT_BYTES = 512
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -46,7 +47,11 @@ class SmnChannel:
         self._path = f"/v2/{project_id}/notifications/topics/{topic}/publish"
         self._timeout = timeout
         self._http = httpx.AsyncClient(
-            base_url=endpoint, auth=auth, timeout=timeout, transport=transport
+            base_url=endpoint,
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            verify=client_context(),
         )
 
     async def deliver(self, message: Message) -> None:

@@ -78,6 +78,29 @@ def register_process_metrics(registry: CollectorRegistry) -> None:
     GCCollector(registry=registry)
 
 
+class NotificationMetrics:
+    """`notifications_total`: one notifier per process, whatever the number of targets."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._notifications = Counter(
+            PREFIX + "notifications_total",
+            "Notifications by channel (scheme or smn, and its index: never the URL), event and "
+            "outcome: sent, failed (retries spent or refused), dropped (queue full), duplicate "
+            "(already delivered, per the journal), abandoned (still queued at shutdown).",
+            ["channel", "event", "outcome"],
+            registry=registry,
+        )
+
+    def declare_notification_channel(self, channel: str, events: Sequence[str]) -> None:
+        """Start a channel's series at 0, so an alert sees its first failure as an increase."""
+        for event in events:
+            for outcome in NOTIFY_OUTCOMES:
+                self._notifications.labels(channel, event, outcome)
+
+    def count_notification(self, channel: str, event: str, outcome: str) -> None:
+        self._notifications.labels(channel, event, outcome).inc()
+
+
 class Metrics:
     """The controller's metrics. One instance per process; never the global default registry."""
 
@@ -91,8 +114,11 @@ class Metrics:
         self._create_fleet_metrics()
         self._create_controller_metrics()
         self.registry.register(TablesCollector(self.clusters.tables))
+        #: Notifications are the process's (one notifier serves every target).
+        self.notifications: NotificationMetrics | None = None
         if process:
             register_process_metrics(self.registry)
+            self.notifications = NotificationMetrics(self.registry)
         for kind in CycleErrorKind:
             self._cycle_errors.labels(kind.value)
 
@@ -186,17 +212,6 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
-        self._create_notify_metrics()
-
-    def _create_notify_metrics(self) -> None:
-        self._notifications = Counter(
-            PREFIX + "notifications_total",
-            "Notifications by channel (scheme or smn, and its index: never the URL), event and "
-            "outcome: sent, failed (retries spent or refused), dropped (queue full), duplicate "
-            "(already delivered, per the journal), abandoned (still queued at shutdown).",
-            ["channel", "event", "outcome"],
-            registry=self.registry,
-        )
 
     # -- DWS client hook -------------------------------------------------------------------------
 
@@ -212,16 +227,18 @@ class Metrics:
         op = operation if _WORD_RE.match(operation) else OTHER
         self._api_unexpected.labels(op, kind if _WORD_RE.match(kind) else OTHER).inc()
 
-    # -- notifications ---------------------------------------------------------------------------
+    # -- notifications (the process's, not a target's) --------------------------------------------
 
     def declare_notification_channel(self, channel: str, events: Sequence[str]) -> None:
-        """Start a channel's series at 0, so an alert sees its first failure as an increase."""
-        for event in events:
-            for outcome in NOTIFY_OUTCOMES:
-                self._notifications.labels(channel, event, outcome)
+        self._notify().declare_notification_channel(channel, events)
 
     def count_notification(self, channel: str, event: str, outcome: str) -> None:
-        self._notifications.labels(channel, event, outcome).inc()
+        self._notify().count_notification(channel, event, outcome)
+
+    def _notify(self) -> NotificationMetrics:
+        if self.notifications is None:
+            raise RuntimeError("a target's metrics count no notifications: the fleet's do")
+        return self.notifications
 
     # -- one poll: the per-cluster series live in `clusters` -----------------------------------------
 

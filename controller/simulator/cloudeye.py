@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import math
 import statistics
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -30,7 +29,7 @@ from controller.config_types import TimeOfDay, Weekday, Zone, parse_duration
 from controller.guards.timewindow import MaintenanceSpan, window_open
 from controller.model import WEEKDAYS
 from controller.settings import CLOUD_EYE_METRICS
-from controller.simulator.faults import Reply
+from controller.simulator.faults import PendingFaults, Reply, ServiceFault
 
 if TYPE_CHECKING:
     from controller.simulator.auth import Request
@@ -96,7 +95,7 @@ class ClusterLoadSpec(_Model):
         return value
 
 
-class CesFaultSpec(_Model):
+class ServiceFaultSpec(_Model):
     """A Cloud Eye fault: pending from the start, or from `at` (an offset) on."""
 
     at: Annotated[dt.timedelta, BeforeValidator(parse_duration)] | None = None
@@ -114,7 +113,7 @@ class CloudEyeSpec(_Model):
 
     max_metrics_per_call: int = Field(500, ge=1)
     clusters: dict[str, ClusterLoadSpec] = Field(default_factory=dict)
-    faults: list[CesFaultSpec] = Field(default_factory=list)
+    faults: list[ServiceFaultSpec] = Field(default_factory=list)
 
     def install(self, ce: CloudEye, ids: Mapping[str, str]) -> None:
         """Configure `ce`; `ids` maps every cluster name and id to the id (names are checked)."""
@@ -126,43 +125,21 @@ class CloudEyeSpec(_Model):
 
 
 @dataclass
-class CesFault:
-    kind: str
-    times: int | None = 1
-    status: int = 503
-    seconds: float = 60.0
-
-
-@dataclass
 class CloudEye:
     """The emulated CES of one project: curves by cluster id, the batch cap, pending faults."""
 
     curves: dict[str, ClusterLoadSpec] = field(default_factory=dict)
     max_metrics_per_call: int = 500
-    faults: list[CesFault] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    pending: PendingFaults = field(default_factory=lambda: PendingFaults("Cloud Eye", FAULT_KINDS))
 
     def inject(
         self, kind: str, *, times: int | None = 1, status: int = 503, seconds: float = 60.0
     ) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown Cloud Eye fault {kind!r} (one of {', '.join(FAULT_KINDS)})")
-        if not 400 <= status <= 599:
-            raise ValueError(f"a Cloud Eye fault status is an HTTP error status, not {status}")
-        with self._lock:
-            self.faults.append(CesFault(kind, times, status, seconds))
+        self.pending.inject(kind, times=times, status=status, seconds=seconds)
 
-    def take(self) -> CesFault | None:
+    def take(self) -> ServiceFault | None:
         """The next pending fault, with one use consumed."""
-        with self._lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.pop(0)
-            return fault
+        return self.pending.take()
 
 
 @dataclass(frozen=True)
@@ -188,7 +165,7 @@ def answer(
     request: Request,
     nodes: Mapping[str, Sequence[str]],
     now: dt.datetime,
-    fault: CesFault | None = None,
+    fault: ServiceFault | None = None,
 ) -> Reply:
     """The reply to a CES request; `nodes` maps each cluster id to its node ids."""
     if fault is not None and fault.kind == "status":

@@ -216,3 +216,46 @@ def canned(fault: Fault, operation: str) -> Reply:
     data, content_type = _encode(body)
     extra.setdefault("Content-Type", content_type)
     return Reply(status, data, tuple(extra.items()))
+
+
+@dataclass
+class ServiceFault:
+    """A fault of a service beside DWS (Cloud Eye, SMN): its kind, uses left, status, seconds."""
+
+    kind: str
+    times: int | None = 1
+    status: int = 503
+    seconds: float = 60.0
+
+
+class PendingFaults:
+    """A service's pending faults, used in order; each use consumes one of its `times`."""
+
+    def __init__(self, service: str, kinds: tuple[str, ...]) -> None:
+        self.service, self.kinds = service, kinds
+        self.faults: list[ServiceFault] = []
+        self._lock = threading.Lock()
+
+    def inject(
+        self, kind: str, *, times: int | None = 1, status: int = 503, seconds: float = 60.0
+    ) -> None:
+        if kind not in self.kinds:
+            raise ValueError(
+                f"unknown {self.service} fault {kind!r} (one of {', '.join(self.kinds)})"
+            )
+        if not 400 <= status <= 599:
+            raise ValueError(f"a {self.service} fault status is an HTTP error status, not {status}")
+        with self._lock:
+            self.faults.append(ServiceFault(kind, times, status, seconds))
+
+    def take(self) -> ServiceFault | None:
+        """The next pending fault, with one use consumed."""
+        with self._lock:
+            if not self.faults:
+                return None
+            fault = self.faults[0]
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.pop(0)
+            return fault

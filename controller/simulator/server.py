@@ -76,7 +76,7 @@ def _url(sock: socket.socket) -> str:
 
 
 async def serve(
-    sim: Simulator,
+    sim: Simulator | Region,
     host: str,
     port: int,
     *,
@@ -171,7 +171,9 @@ def _parser() -> argparse.ArgumentParser:
         "--scenario",
         type=Path,
         metavar="FILE",
-        help="scenario YAML (default: the built-in one)",
+        action="append",
+        help="scenario YAML (default: the built-in one); repeat it to serve several projects"
+        " on one listener, as one region",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -231,6 +233,21 @@ def _announce(url: str, scenario: Scenario, sim: Simulator, speed: float) -> Non
     print("\n".join(lines), flush=True)
 
 
+def _scenarios(args: argparse.Namespace) -> list[Scenario]:
+    paths = args.scenario or [default_scenario_path()]
+    if len(paths) > 1 and (args.ak or args.sk or args.project_id):
+        raise ScenarioError("--ak, --sk and --project-id go with one --scenario only")
+    return [
+        load_scenario(path).with_overrides(ak=args.ak, sk=args.sk, project_id=args.project_id)
+        for path in paths
+    ]
+
+
+def _announce_all(url: str, scenarios: list[Scenario], region: Region, speed: float) -> None:
+    for scenario, sim in zip(scenarios, region.projects.values(), strict=True):
+        _announce(url, scenario, sim, speed)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`dws-rebalancer simulator ...`: 0 after SIGTERM/SIGINT, 1 if it cannot listen, 2 on bad input."""
     try:
@@ -238,22 +255,21 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed the problem (or the help)
         return int(exc.code or 0)
     try:
-        scenario = load_scenario(args.scenario or default_scenario_path()).with_overrides(
-            ak=args.ak, sk=args.sk, project_id=args.project_id
-        )
-    except ScenarioError as exc:
+        scenarios = _scenarios(args)
+        # One clock for every project, from the first scenario's start.
+        clock = ScaledClock(scenarios[0].start or SystemClock().now(), args.speed)
+        region = Region("emulated", [s.build(clock) for s in scenarios])
+    except (ScenarioError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    start = scenario.start or SystemClock().now()
-    clock = ScaledClock(start, args.speed)
-    sim = scenario.build(clock)
+    served: Simulator | Region = region.first if len(region.projects) == 1 else region
     try:
         asyncio.run(
             serve(
-                sim,
+                served,
                 args.host,
                 args.port,
-                ready=lambda url: _announce(url, scenario, sim, args.speed),
+                ready=lambda url: _announce_all(url, scenarios, region, args.speed),
             )
         )
     except OSError as exc:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from controller.config_types import parse_duration
-from controller.simulator.faults import Reply
+from controller.simulator.faults import PendingFaults, Reply, ServiceFault
 
 if TYPE_CHECKING:
     from controller.simulator.auth import Request
@@ -39,7 +39,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SmnFaultSpec(_Model):
+class ServiceFaultSpec(_Model):
     """An SMN fault: pending from the start, or from `at` (an offset) on."""
 
     at: Annotated[dt.timedelta, BeforeValidator(parse_duration)] | None = None
@@ -56,21 +56,13 @@ class SmnSpec(_Model):
     """The scenario's `smn:` section: the topics that exist (empty: any URN), and faults."""
 
     topics: list[str] = Field(default_factory=list)
-    faults: list[SmnFaultSpec] = Field(default_factory=list)
+    faults: list[ServiceFaultSpec] = Field(default_factory=list)
 
     def install(self, smn: Smn) -> None:
         smn.topics = set(self.topics)
         for fault in self.faults:
             if fault.at is None:
                 fault.apply(smn)
-
-
-@dataclass
-class SmnFault:
-    kind: str
-    times: int | None = 1
-    status: int = 503
-    seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -96,31 +88,18 @@ class Smn:
     """The emulated SMN of one project: known topics, pending faults, published messages."""
 
     topics: set[str] = field(default_factory=set)
-    faults: list[SmnFault] = field(default_factory=list)
+    pending: PendingFaults = field(default_factory=lambda: PendingFaults("SMN", FAULT_KINDS))
     published: list[Published] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def inject(
         self, kind: str, *, times: int | None = 1, status: int = 503, seconds: float = 60.0
     ) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown SMN fault {kind!r} (one of {', '.join(FAULT_KINDS)})")
-        if not 400 <= status <= 599:
-            raise ValueError(f"an SMN fault status is an HTTP error status, not {status}")
-        with self._lock:
-            self.faults.append(SmnFault(kind, times, status, seconds))
+        self.pending.inject(kind, times=times, status=status, seconds=seconds)
 
-    def take(self) -> SmnFault | None:
+    def take(self) -> ServiceFault | None:
         """The next pending fault, with one use consumed."""
-        with self._lock:
-            if not self.faults:
-                return None
-            fault = self.faults[0]
-            if fault.times is not None:
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.pop(0)
-            return fault
+        return self.pending.take()
 
     def messages(self) -> list[Published]:
         with self._lock:

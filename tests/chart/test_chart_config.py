@@ -43,6 +43,9 @@ def _load_as_the_pod_would(objs: list[dict[str, Any]], tmp_path: Path) -> Settin
     for var in container["env"]:
         if "value" in var:
             environ[var["name"]] = var["value"]
+        elif "fieldRef" in var["valueFrom"]:  # the downward API: the first pod's name
+            assert var["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+            environ[var["name"]] = "rb-dws-rebalancer-0"
         else:
             environ[var["name"]] = "placeholder-" + var["valueFrom"]["secretKeyRef"]["key"]
     mount = next(m for m in container["volumeMounts"] if m["name"] == "config")

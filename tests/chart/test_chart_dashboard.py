@@ -79,11 +79,14 @@ def test_variables_narrow_each_other_in_order() -> None:
         "namespace",
         "job",
         "instance",
+        "dws_target",
         "dws_cluster",
     ]
     assert '{namespace=~"$namespace"}' in VARIABLES["job"]["query"]
     assert all(m in VARIABLES["instance"]["query"] for m in SCOPE[:2])
+    assert all(m in VARIABLES["dws_target"]["query"] for m in SCOPE)
     assert all(m in VARIABLES["dws_cluster"]["query"] for m in SCOPE)
+    assert 'dws_target=~"$dws_target"' in VARIABLES["dws_cluster"]["query"]
 
 
 def test_not_editable_and_in_the_browsers_time_zone() -> None:

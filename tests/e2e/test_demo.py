@@ -48,6 +48,32 @@ def test_demo_shows_everything_it_promises() -> None:
     assert shown("etl-dw", "not_unbalanced")
     assert shown("etl-dw", "debouncing")
     assert shown("etl-dw", "switchover succeeded")
+    # People in the loop: crm-dw's switchover is announced, the notification reaches the local
+    # receiver, a person vetoes it, and the next slot is announced and runs.
+    planned = [line for line in lines if "[notify] Switchover planned for crm-dw" in line]
+    assert len(planned) == 2, out
+    assert "2026-11-29 17:03 UTC" in planned[0]
+    assert "2026-11-29 17:17 UTC" in planned[1]
+    assert shown("crm-dw", "$ dws-rebalancer veto crm-dw")
+    assert shown("crm-dw", "vetoed: crm-dw will not switch over until 2026-11-29 17:07 UTC")
+    assert shown("crm-dw", "approval", "vetoed")
+    assert shown("crm-dw", "blocked", "vetoed", "vetoed by alice", "next eligible Sun 17:17")
+    assert shown("crm-dw", "approval", "approved", "slot Sun 17:17")
+    assert shown("crm-dw", "switchover succeeded")
+    order = [
+        next(i for i, line in enumerate(lines) if all(w in line for w in words))
+        for words in (
+            ("[notify] Switchover planned for crm-dw", "17:03"),
+            ("$ dws-rebalancer veto crm-dw",),
+            ("crm-dw", "approval", "vetoed"),
+            ("[notify] Switchover planned for crm-dw", "17:17"),
+            ("crm-dw", "switchover started"),
+            ("[notify] Switchover started on crm-dw",),
+        )
+    ]
+    assert order == sorted(order), order
+    for name in ("sales-dw", "etl-dw", "report-dw", "crm-dw"):
+        assert f"[notify] Switchover succeeded on {name}" in out
     assert "metrics on http://127.0.0.1:" in out
     assert "Traceback" not in proc.stderr
     # Read as a user would: an introduction first, no warning anywhere.
@@ -62,9 +88,17 @@ def test_demo_shows_everything_it_promises() -> None:
     # The summary shows each cluster as it ended up: etl-dw balanced after its switchover.
     summary = lines[next(i for i, line in enumerate(lines) if line.startswith("summary at ")) :]
     rows = {row.split()[0]: row for row in summary[1:] if row.startswith("  ")}
-    assert sorted(rows) == ["batch-dw", "etl-dw", "legacy-dw", "report-dw", "risk-dw", "sales-dw"]
+    assert sorted(rows) == [
+        "batch-dw",
+        "crm-dw",
+        "etl-dw",
+        "legacy-dw",
+        "report-dw",
+        "risk-dw",
+        "sales-dw",
+    ]
     assert "blocked/awaiting_quiet_slot" in rows["batch-dw"]
-    for name in ("etl-dw", "sales-dw", "report-dw"):
+    for name in ("etl-dw", "sales-dw", "report-dw", "crm-dw"):
         assert "none/not_unbalanced" in rows[name], rows[name]
         assert "last switchover succeeded, interruption" in rows[name], rows[name]
     assert "blocked/version_unsupported" in rows["legacy-dw"]

@@ -134,6 +134,13 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_by_until ON approvals (until);
 """
 
+#: Schema v5 as released, by hand: the target of each cluster and request, the owned targets.
+V5_DDL = """
+ALTER TABLE clusters ADD COLUMN target TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE switchover_requests ADD COLUMN target TEXT NOT NULL DEFAULT 'default';
+CREATE TABLE targets (name TEXT PRIMARY KEY, owned_since TEXT NOT NULL);
+"""
+
 
 def hand_made_v1(path: Path) -> None:
     """A v1 journal written with plain SQL, the way a released controller left it."""

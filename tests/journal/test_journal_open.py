@@ -14,6 +14,7 @@ from journalkit import (
     V2_DDL,
     V3_DDL,
     V4_DDL,
+    V5_DDL,
     at,
     crash_after,
     decision,
@@ -47,13 +48,13 @@ def test_a_missing_file_is_created_and_reopened_without_the_created_flag(path: P
         assert not journal.created
 
 
-def test_a_fresh_journal_has_the_released_v4_schema(journal: Journal, tmp_path: Path) -> None:
-    hand_made_v1(tmp_path / "v4.db")
-    released = sqlite3.connect(tmp_path / "v4.db")
-    released.executescript(V2_DDL + V3_DDL + V4_DDL)
+def test_a_fresh_journal_has_the_released_v5_schema(journal: Journal, tmp_path: Path) -> None:
+    hand_made_v1(tmp_path / "v5.db")
+    released = sqlite3.connect(tmp_path / "v5.db")
+    released.executescript(V2_DDL + V3_DDL + V4_DDL + V5_DDL)
     fresh = sqlite3.connect(journal.path)
     assert columns(fresh) == columns(released)
-    assert journal.schema_version == 4
+    assert journal.schema_version == 5
     assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     fresh.close()
     released.close()
@@ -245,7 +246,7 @@ def test_an_older_journal_is_migrated_forward_keeping_its_rows(
     assert conn.execute("SELECT note FROM switchovers").fetchall() == [("from v1",)]
     stamps = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'schema_v%'"))
     assert stamps == {
-        f"schema_v{n}_at": at(30).isoformat(timespec="microseconds") for n in (2, 3, 4, 5)
+        f"schema_v{n}_at": at(30).isoformat(timespec="microseconds") for n in (2, 3, 4, 5, 6)
     }
     conn.close()
     assert user_version(path) == latest
@@ -254,7 +255,7 @@ def test_an_older_journal_is_migrated_forward_keeping_its_rows(
 def test_a_v1_journal_gains_an_empty_request_table_and_keeps_its_rows(path: Path) -> None:
     hand_made_v1(path)
     with Journal.open(path, now=at(30)) as journal:
-        assert journal.schema_version == 4
+        assert journal.schema_version == 5
         assert journal.pending_requests() == []
         assert [s.cluster_name for s in journal.switchovers()] == ["alpha"]
         assert journal.pause_state().reason == "freeze"

@@ -15,7 +15,7 @@ from loopkit import MONDAY_0050_CST, World
 
 from controller import __version__
 from controller.clock import ScaledClock
-from controller.http.status import ControllerStatus
+from controller.http.status import ControllerStatus, FleetStatus
 from controller.loop.runner import Runner
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
@@ -45,7 +45,7 @@ async def snapshots(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     policy = {"windows": [], "use_maintenance_window": False, "min_unbalanced_duration": "0s"}
     async with world.controller(policy=policy, poll_interval="10m") as parts:
         runner = Runner(parts.reconciler, world.clock, time_scale=SPEED)
-        status = ControllerStatus(runner)
+        status = FleetStatus({"default": runner})  # what `run` serves
         stop = asyncio.Event()
         task = asyncio.create_task(runner.run(stop))
         try:
@@ -63,7 +63,8 @@ async def test_status_puts_the_controller_summary_first_and_shows_the_last_switc
     world: World,
 ) -> None:
     in_flight, finished = await snapshots(world)
-    assert list(finished) == ["controller", "clusters"]
+    assert list(finished) == ["controller", "targets", "clusters"]
+    assert [t["name"] for t in finished["targets"]] == ["default"]
     controller = finished["controller"]
     assert list(controller)[:6] == [
         "version",
@@ -131,7 +132,7 @@ def documented() -> set[str]:
         row = re.match(r"\| (`[^|]+`) \|", line)
         if row is None:
             continue
-        switchover_table = not row.group(1).startswith(("`controller", "`clusters"))
+        switchover_table = not row.group(1).startswith(("`controller", "`clusters", "`targets"))
         for name in re.findall(r"`([^`]+)`", row.group(1)):
             names.add(f"switchover:{name}" if switchover_table else name)
     return names

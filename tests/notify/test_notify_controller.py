@@ -111,7 +111,7 @@ async def test_a_token_never_shows_in_logs_status_or_metrics(tmp_path: Path) -> 
                 runner = Runner(parts.reconciler, clock)
                 await runner.cycle()
                 status = json.dumps(ControllerStatus(runner).status())
-                metrics = generate_latest(parts.metrics.registry).decode()
+                metrics = generate_latest(parts.registry).decode()
     finally:
         configure_logging(fmt="json", level="info", stream=sys.stderr)
     text = logs.getvalue()

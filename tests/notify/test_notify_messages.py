@@ -152,7 +152,7 @@ class Collected:
     def __init__(self) -> None:
         self.notices: list[Notice] = []
 
-    def offer(self, notice: Notice) -> None:
+    def offer(self, notice: Notice, target: object = None) -> None:
         self.notices.append(notice)
 
 

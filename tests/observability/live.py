@@ -25,6 +25,7 @@ clusters:
      switchover_base_seconds: 3, switchover_outcome: fail_task}
   - {name: dws-old, version: 8.1.1.100, sub_status: UNBALANCED}
   - {name: dws-fine, version: 9.1.0.200, sub_status: NORMAL}
+  - {name: dws-ask, version: 8.2.1.230, sub_status: UNBALANCED}
 events:
   - {at: 3s, action: unbalance, cluster: dws-ok}
   - {at: 3s, action: unbalance, cluster: dws-bad}
@@ -57,7 +58,16 @@ policy:
   # "felt" is the whole probed time, and the client-interruption series have data.
   probe: {{enabled: true, host: 127.0.0.1, port: {probe_port}, user: probe, password: x,
           tail: 1s}}
+# A webhook channel to a port where nothing listens: its deliveries fail, so the notification
+# series have data (declared at 0, then failures).
+notify:
+  channels:
+    - url: json://127.0.0.1:{notify_port}/notify
 overrides:
+  # dws-ask is under approval: announce with an hour's lead and no window: it is announced at
+  # once, for an hour ahead, and never switches over during the test (approval series have data).
+  - match: dws-ask
+    policy: {{approval: announce, announce_lead: 1h}}
   - match: dws-ok
     policy:
       load:
@@ -78,6 +88,7 @@ class LiveController:
         self.listen_port = free_port()
         self.emulator_port = free_port()
         self.probe_port = free_port()  # never listened on
+        self.notify_port = free_port()  # never listened on either
         self._procs: list[subprocess.Popen[bytes]] = []
 
     @property

@@ -110,17 +110,28 @@ class Cycle:
     api: tuple[tuple[str, str], ...] = (("list_clusters", "200"),)
     error: str | None = None  # the cycle failed with this kind, observing nothing
     load: tuple[LoadReading, ...] = ()  # the load gate's reads of the candidates
+    #: Approval states by cluster (None: none applies any more), with a slot when announced.
+    approvals: Mapping[str, str | None] = field(default_factory=dict)
+    notified: tuple[tuple[str, str], ...] = ()  # (event, outcome) on NOTIFY_CHANNEL
 
 
+NOTIFY_CHANNEL, NOTIFY_EVENTS = "json#0", ("planned", "started", "succeeded", "failed")
 _AC = frozenset({"dws-a", "dws-c"})
 _C = frozenset({"dws-c"})
 #: A block, a successful switchover (dws-a), a failed cycle and a failed switchover (dws-c).
+#: dws-a and dws-c are under approval: announce (dws-a announced, then its slot reached; dws-c
+#: at its slot, and so to the end); the notifications of the switchovers go to one channel.
 SCENARIO: tuple[Cycle, ...] = (
     Cycle(
-        _AC, {"dws-a": (B, Reason.OUTSIDE_WINDOW), "dws-b": BALANCED, "dws-c": (B, Reason.COOLDOWN)}
+        _AC,
+        {"dws-a": (B, Reason.OUTSIDE_WINDOW), "dws-b": BALANCED, "dws-c": (B, Reason.COOLDOWN)},
+        approvals={"dws-a": "not_announced"},
     ),
     Cycle(
-        _AC, {"dws-a": (B, Reason.OUTSIDE_WINDOW), "dws-b": BALANCED, "dws-c": (B, Reason.COOLDOWN)}
+        _AC,
+        {"dws-a": (B, Reason.OUTSIDE_WINDOW), "dws-b": BALANCED, "dws-c": (B, Reason.COOLDOWN)},
+        approvals={"dws-a": "announced"},
+        notified=(("planned", "sent"),),
     ),
     Cycle(
         _AC,
@@ -128,6 +139,8 @@ SCENARIO: tuple[Cycle, ...] = (
         started=("dws-a",),
         api=(("list_clusters", "200"), ("switchover", "200")),
         load=(LoadReading("dws-a", "dws-a", {"dws008_active_sql_count": 4.0}, None, "ok"),),
+        approvals={"dws-a": "approved"},
+        notified=(("started", "sent"),),
     ),
     Cycle(
         _AC,
@@ -146,6 +159,8 @@ SCENARIO: tuple[Cycle, ...] = (
         finished={"dws-a": (Outcome.SUCCEEDED, 42.0)},
         probed={"dws-a": 5.0},
         api=(("list_clusters", "200"), ("switchover", "200")),
+        approvals={"dws-a": None, "dws-c": "approved"},  # dws-c's slot came: it runs
+        notified=(("succeeded", "sent"), ("started", "sent")),
     ),
     Cycle(api=(("list_clusters", "503"),), error="dws_api"),
     Cycle(
@@ -153,6 +168,7 @@ SCENARIO: tuple[Cycle, ...] = (
         {"dws-a": BALANCED, "dws-b": BALANCED, "dws-c": (B, Reason.BREAKER_OPEN)},
         finished={"dws-c": (Outcome.FAILED, 420.0)},
         breaker_open=_C,
+        notified=(("failed", "failed"),),
     ),
     Cycle(
         _C,
@@ -169,6 +185,9 @@ SCENARIO_EXPECTATIONS = (
     "max_over_time(dws_rebalancer_switchover_in_progress[10m]) == 1",
     "dws_rebalancer_cycle_errors_total > 0",
     "dws_rebalancer_next_eligible_timestamp_seconds > 0",
+    # The probe reports a tail after the switchover's end: wait for it, or the window may close
+    # before what clients felt was scraped.
+    "dws_rebalancer_last_client_interruption_seconds >= 0",
 )
 
 
@@ -178,6 +197,7 @@ class SyntheticController:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self._started: dict[str, dt.datetime] = {}
+        metrics.declare_notification_channel(NOTIFY_CHANNEL, NOTIFY_EVENTS)
 
     def apply(self, cycle: Cycle, now: dt.datetime) -> None:
         m = self.metrics
@@ -208,6 +228,11 @@ class SyntheticController:
             m.switchover_started(switchover(name, now))
         for name in cycle.decisions:
             m.set_breaker(name, name in cycle.breaker_open)
+        for name, state in cycle.approvals.items():
+            slot = {"announced": now + dt.timedelta(hours=1), "approved": now}.get(state or "")
+            m.set_approval(f"id-{name}", name, state, slot)
+        for event, outcome in cycle.notified:
+            m.count_notification(NOTIFY_CHANNEL, event, outcome)
         m.set_paused(False)
         m.observe_cycle(seconds=0.2, ok=True, error_kind=None, now=now)
 

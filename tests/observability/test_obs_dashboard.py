@@ -29,6 +29,7 @@ GRAFANA_VARIABLES = {
     "$namespace": ".*",
     "$job": ".+",
     "$instance": ".+",
+    "$dws_target": ".*",
     "$dws_cluster": ".+",
     "$__rate_interval": "1m",
     "$__range": "5m",
@@ -117,6 +118,8 @@ def test_required_panels_exist() -> None:
         "api requests",
         "api error",
         "api latency",
+        "approval state and announced slot per cluster",
+        "notifications by channel, event and outcome",
     ):
         assert words in titles
     assert any("switchovers_total" in a["expr"] for a in ANNOTATIONS)

@@ -342,10 +342,10 @@ def test_a_scenario_file_sets_curves_cap_and_faults(tmp_path: Path) -> None:
     assert set(sim.cloud_eye.curves) == {etl.id}
     assert sim.cloud_eye.curves[etl.id].metrics[CPU].peaks[0].value == 90
     assert sim.cloud_eye.max_metrics_per_call == 10
-    assert [f.kind for f in sim.cloud_eye.faults] == ["status"]
+    assert [f.kind for f in sim.cloud_eye.pending.faults] == ["status"]
     sim.clock.advance(dt.timedelta(hours=1))  # type: ignore[attr-defined]
     sim.catch_up()
-    assert [(f.kind, f.times) for f in sim.cloud_eye.faults] == [("status", 1), ("empty", 2)]
+    assert [(f.kind, f.times) for f in sim.cloud_eye.pending.faults] == [("status", 1), ("empty", 2)]
 
 
 @pytest.mark.parametrize(

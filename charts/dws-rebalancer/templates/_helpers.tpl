@@ -99,6 +99,9 @@ always agree with the container port and the volume; credentials never appear in
 {{- $_ = set $config "project_id" (required "config.project_id is required: the project id (Huawei Cloud console → My Credentials → Projects) of the region holding the DWS clusters" .Values.config.project_id) }}
 {{- $_ = set $config "listen" (include "dws-rebalancer.listen" .) }}
 {{- $_ = set $config "journal_path" (printf "%s/journal.db" (include "dws-rebalancer.journalDir" .)) }}
+{{- with include "dws-rebalancer.approvalTokenFile" . }}
+{{- $_ = set $config "approval_api" (merge (dict "token_file" .) (deepCopy $config.approval_api)) }}
+{{- end }}
 {{- toYaml $config }}
 {{- end }}
 
@@ -128,6 +131,21 @@ domain: DOMAIN
 {{- define "dws-rebalancer.credentialsDir" -}}/var/run/secrets/dws-rebalancer/credentials{{- end }}
 {{- define "dws-rebalancer.oidcTokenDir" -}}/var/run/secrets/dws-rebalancer/oidc{{- end }}
 {{- define "dws-rebalancer.notifyDir" -}}/var/run/secrets/dws-rebalancer/notify{{- end }}
+{{- define "dws-rebalancer.approvalDir" -}}/var/run/secrets/dws-rebalancer/approval{{- end }}
+
+{{/* The approval API's token file, when the API is on and its token comes from
+     approvalApi.existingSecret (empty otherwise). On without a token is refused here, at
+     install, rather than by the pod at start. */}}
+{{- define "dws-rebalancer.approvalTokenFile" -}}
+{{- $api := .Values.config.approval_api | default dict }}
+{{- if $api.enabled }}
+{{- if .Values.approvalApi.existingSecret }}
+{{- printf "%s/token" (include "dws-rebalancer.approvalDir" .) }}
+{{- else if not $api.token_file }}
+{{- fail "config.approval_api.enabled needs approvalApi.existingSecret: a Secret holding the bearer token (key approvalApi.secretKey)" }}
+{{- end }}
+{{- end }}
+{{- end }}
 
 {{/* Methods that find their credentials at run time: no Secret. */}}
 {{- define "dws-rebalancer.runtimeMethods" -}}["env", "metadata", "oidc", "pod_identity"]{{- end }}
@@ -292,3 +310,14 @@ app.kubernetes.io/name: {{ include "dws-rebalancer.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: test
 {{- end }}
+
+{{/*
+The StatefulSet's replicas: more than one shards config.targets, so it needs as many targets.
+*/}}
+{{- define "dws-rebalancer.replicas" -}}
+{{- $replicas := int .Values.replicas -}}
+{{- if and (gt $replicas 1) (lt (len (.Values.config.targets | default list)) $replicas) -}}
+{{- fail (printf "replicas: %d shards config.targets among the pods: list at least %d targets" $replicas $replicas) -}}
+{{- end -}}
+{{- $replicas -}}
+{{- end -}}

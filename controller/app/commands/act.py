@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from controller.app import context
-from controller.app.bootstrap import assemble
+from controller.app.bootstrap import assemble_fleet
 from controller.app.output import print_decisions
 from controller.settings import Settings
 
@@ -22,11 +22,16 @@ async def once(settings: Settings, args: argparse.Namespace) -> int:
     from controller.app.switchover import wait_for_tracking
 
     clock = context.CLOCK
-    async with assemble(settings, clock=clock, reset_journal=args.reset_journal) as parts:
-        report = await parts.reconciler.reconcile_once(clock.now())
-        print_decisions(report.decisions, args.output, sys.stdout)
-        if args.wait:
-            await wait_for_tracking(parts.reconciler, settings, clock, sys.stdout)
+    only = args.target
+    async with assemble_fleet(
+        settings, clock=clock, reset_journal=args.reset_journal, only=only
+    ) as fleet:
+        for parts in fleet.targets:
+            report = await parts.reconciler.reconcile_once(clock.now())
+            label = parts.settings.target if settings.targets else None
+            print_decisions(report.decisions, args.output, sys.stdout, target=label)
+        for parts in fleet.targets if args.wait else ():
+            await wait_for_tracking(parts.reconciler, parts.settings, clock, sys.stdout)
     return 0
 
 
@@ -34,9 +39,11 @@ async def switchover(settings: Settings, args: argparse.Namespace) -> int:
     from controller.app.switchover import UnknownCluster, switchover_command
 
     try:
+        target, cluster = context.split_target(args.cluster, args.target)
         return await switchover_command(
             settings,
-            args.cluster,
+            cluster,
+            target=target,
             ignore_window=args.ignore_window,
             wait=args.wait,
             clock=context.CLOCK,

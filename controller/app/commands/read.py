@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 
 from controller.app import context
-from controller.app.bootstrap import Access, assemble, dws_client
+from controller.app.bootstrap import Access, assemble_fleet, dws_client
 from controller.app.output import print_history, print_views
 from controller.app.profile_output import load_profile, print_profile
 from controller.journal import MIGRATIONS, Journal, JournalError
 from controller.loop.snapshot import ClusterView
 from controller.settings import Settings
+from controller.targets import fleet
 
 
 async def status(settings: Settings, args: argparse.Namespace) -> int:
@@ -25,23 +26,42 @@ async def status(settings: Settings, args: argparse.Namespace) -> int:
             f"--at {args.at.isoformat()} is in the past: status looks ahead "
             "(see `history` for what happened)"
         )
+    at = args.at or now
+    target, wanted = (
+        context.split_target(args.cluster, args.target) if args.cluster else (args.target, None)
+    )
+    shown: list[tuple[str | None, list[ClusterView]]] = []
     profile = None
-    async with assemble(settings, clock=clock, access=Access.READ) as parts:
-        views = await parts.reconciler.preview(args.at or now, observed=now)
-        if args.cluster is not None:
-            views = [_the_cluster(views, args.cluster)]
-            profile = load_profile(parts.reconciler, views[0], args.at or now)
-    print_views(views, args.output, sys.stdout)
+    async with assemble_fleet(settings, clock=clock, access=Access.READ, only=target) as fleet:
+        for parts in fleet.targets:
+            views = await parts.reconciler.preview(at, observed=now)
+            if wanted is not None:
+                views = [v for v in views if wanted in (v.cluster.id, v.cluster.name)]
+            if views and wanted is not None:
+                profile = profile or load_profile(parts.reconciler, views[0], at)
+            shown.append((parts.settings.target if settings.targets else None, views))
+    _print_status(shown, args, wanted)
     if profile is not None:
         print_profile(profile, args.output, sys.stdout)
     return 0
 
 
-def _the_cluster(views: list[ClusterView], id_or_name: str) -> ClusterView:
-    found = [v for v in views if id_or_name in (v.cluster.id, v.cluster.name)]
-    if not found:
-        raise context.UsageError(f"no cluster {id_or_name!r} in the project")
-    return found[0]
+def _print_status(
+    shown: list[tuple[str | None, list[ClusterView]]], args: argparse.Namespace, wanted: str | None
+) -> None:
+    """Each target's views (only the named cluster's, when one is named: exactly once)."""
+    if wanted is not None:
+        found = [(target, views) for target, views in shown if views]
+        if not found:
+            raise context.UsageError(f"no cluster {wanted!r} in the project")
+        if len(found) > 1:
+            targets = ", ".join(str(t) for t, _ in found)
+            raise context.UsageError(
+                f"{wanted!r} names clusters of targets {targets}: say TARGET/NAME"
+            )
+        shown = found
+    for target, views in shown:
+        print_views(views, args.output, sys.stdout, target=target)
 
 
 async def history(settings: Settings, args: argparse.Namespace) -> int:
@@ -50,7 +70,7 @@ async def history(settings: Settings, args: argparse.Namespace) -> int:
         if args.cluster and cluster_id is None:
             items = []
         else:
-            items = journal.history(cluster_id=cluster_id, since=args.since)
+            items = journal.history(cluster_id=cluster_id, since=args.since, target=args.target)
     if not items and args.output == "table":
         print(_nothing_recorded(args))
     print_history(items, args.output, sys.stdout)
@@ -64,20 +84,24 @@ def _nothing_recorded(args: argparse.Namespace) -> str:
 
 
 async def check_config(settings: Settings, args: argparse.Namespace) -> int:
-    print(
-        f"configuration OK: endpoint {settings.endpoint}, project {settings.project_id}, "
-        f"auth {settings.auth.method}, dry_run={settings.dry_run}"
-    )
     journal_ok, verdict = _journal_verdict(settings.journal_path)
-    print(verdict)
-    async with dws_client(settings) as client:
-        clusters = await client.list_clusters(settings.enterprise_project_id)
-    print(f"authenticated; {len(clusters)} cluster(s):")
-    for c in sorted(clusters, key=lambda c: c.name):
+    for target in fleet(settings):
+        own = target.settings
+        named = f"target {target.name}: " if settings.targets else ""
         print(
-            f"  {c.name} ({c.id}) {c.status} {'|'.join(sorted(c.sub_status)) or '-'} "
-            f"version {c.raw_version or '?'}"
+            f"{named}configuration OK: endpoint {own.endpoint}, project {own.project_id}, "
+            f"auth {own.auth.method}, dry_run={own.dry_run}"
         )
+        if target.name == fleet(settings)[0].name:
+            print(verdict)
+        async with dws_client(own) as client:
+            clusters = await client.list_clusters(own.enterprise_project_id)
+        print(f"authenticated; {len(clusters)} cluster(s):")
+        for c in sorted(clusters, key=lambda c: c.name):
+            print(
+                f"  {c.name} ({c.id}) {c.status} {'|'.join(sorted(c.sub_status)) or '-'} "
+                f"version {c.raw_version or '?'}"
+            )
     return 0 if journal_ok else 1
 
 
