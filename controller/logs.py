@@ -75,7 +75,17 @@ def register_secrets(*values: str) -> None:
             if value:
                 _secrets.update(_encodings(value))
         ordered = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
-        _secret_re = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        _secret_re = re.compile("|".join(map(_alternative, ordered))) if ordered else None
+
+
+#: A secret shorter than this is masked only as a word of its own: a one-letter test password
+#: must not turn every "x" of every line into the mask (`ne[REDACTED]t_eligible`).
+WHOLE_WORD_BELOW = 8
+
+
+def _alternative(value: str) -> str:
+    escaped = re.escape(value)
+    return escaped if len(value) >= WHOLE_WORD_BELOW else rf"(?<!\w){escaped}(?!\w)"
 
 
 def _encodings(value: str) -> set[str]:

@@ -98,6 +98,15 @@ def test_registered_values_are_masked_anywhere_in_any_structure() -> None:
     assert event["count"] == 3
 
 
+def test_a_short_secret_is_masked_as_a_word_not_inside_other_words() -> None:
+    """A one-letter test password masks the password, not every such letter of every line."""
+    register_secrets("x7")
+    with capture_logs(processors=REDACTING) as events:
+        get_logger().info("decision", detail="next_eligible x7; password=x7", other="x7y")
+    assert events[0]["detail"] == f"next_eligible {REDACTED}; password={REDACTED}"
+    assert events[0]["other"] == "x7y"
+
+
 def test_credentials_in_free_text_are_masked_without_registration() -> None:
     line = "Authorization: SDK-HMAC-SHA256 Access=AKID123, SignedHeaders=host, Signature=0a1b2c"
     with capture_logs(processors=REDACTING) as events:

@@ -345,7 +345,10 @@ def test_a_scenario_file_sets_curves_cap_and_faults(tmp_path: Path) -> None:
     assert [f.kind for f in sim.cloud_eye.pending.faults] == ["status"]
     sim.clock.advance(dt.timedelta(hours=1))  # type: ignore[attr-defined]
     sim.catch_up()
-    assert [(f.kind, f.times) for f in sim.cloud_eye.pending.faults] == [("status", 1), ("empty", 2)]
+    assert [(f.kind, f.times) for f in sim.cloud_eye.pending.faults] == [
+        ("status", 1),
+        ("empty", 2),
+    ]
 
 
 @pytest.mark.parametrize(
