@@ -55,6 +55,11 @@ __all__ = [
     "SwitchoverRequest",
 ]
 
+#: Every cluster with its latest name and target; a journal from before targets has only `default`.
+_CLUSTERS = {
+    True: "SELECT cluster_id, name, target FROM clusters",
+    False: "SELECT cluster_id, name, 'default' FROM clusters",
+}
 #: How long a call waits for another process (the CLI, the controller) to release the file.
 BUSY_TIMEOUT_SECONDS = 5.0
 #: Cooldown and the daily budget look back a day or two; a month and a bit keeps the audit trail.
@@ -191,6 +196,11 @@ class Journal(SwitchoverRequests, Approvals, LoadProfiles, Notifications):
 
     def in_flight(self) -> list[SwitchoverRecord]:
         """This target's switchovers not yet finished (each target adopts only its own)."""
+        if not self.knows_targets:  # every row is the implicit target's
+            if self.target != DEFAULT_TARGET:
+                return []
+            sql = "SELECT * FROM switchovers WHERE outcome IS NULL ORDER BY started, id"
+            return self._read(sql, {}, rows.switchover)
         sql = (
             "SELECT s.* FROM switchovers s LEFT JOIN clusters c USING (cluster_id)"
             " WHERE s.outcome IS NULL AND coalesce(c.target, 'default') = :target"
@@ -316,16 +326,20 @@ class Journal(SwitchoverRequests, Approvals, LoadProfiles, Notifications):
         """(id, latest name, target) of the clusters `wanted` names: an id, a name, or
         `TARGET/NAME` (names may repeat across a fleet's projects; ids never do)."""
         target, _, name = wanted.rpartition("/")
-        found = self._read("SELECT cluster_id, name, target FROM clusters", {}, tuple)
+        found = self._read(_CLUSTERS[self.knows_targets], {}, tuple)
         by_id = [row for row in found if row[0] == name and target in ("", row[2])]
         return by_id or [row for row in found if row[1] == name and target in ("", row[2])]
 
     def cluster_targets(self) -> dict[str, str]:
         """The target of every cluster id the journal knows."""
-        return dict(self._read("SELECT cluster_id, target FROM clusters", {}, tuple))
+        return {
+            cid: target for cid, _, target in self._read(_CLUSTERS[self.knows_targets], {}, tuple)
+        }
 
     def owned_targets(self) -> dict[str, dt.datetime]:
         """The targets this journal's controller owned at its last start, and since when."""
+        if not self.knows_targets:  # a journal from before targets served the implicit one
+            return {DEFAULT_TARGET: dt.datetime.fromtimestamp(0, dt.UTC)}
         found = self._read("SELECT name, owned_since FROM targets", {}, tuple)
         return {name: rows.time(since) for name, since in found}
 

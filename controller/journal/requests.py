@@ -13,7 +13,7 @@ from pathlib import Path
 from controller.journal import rows
 from controller.journal.errors import JournalError
 from controller.journal.records import RequestState, SwitchoverRequest
-from controller.journal.store import Store
+from controller.journal.store import DEFAULT_TARGET, Store
 
 _INSERT = """
 INSERT INTO switchover_requests (cluster, ignore_window, requested_at, actor, state, target)
@@ -42,6 +42,11 @@ class SwitchoverRequests(Store):
 
     def pending_requests(self) -> list[SwitchoverRequest]:
         """This target's requests still to be answered (each target answers its own)."""
+        if not self.knows_targets:  # every request is the implicit target's
+            if self.target != DEFAULT_TARGET:
+                return []
+            sql = "SELECT * FROM switchover_requests WHERE state = 'pending' ORDER BY id"
+            return self._read(sql, {}, rows.request)
         sql = (
             "SELECT * FROM switchover_requests WHERE state = 'pending' AND target = :target"
             " ORDER BY id"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,6 +32,8 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 #: The implicit target of a configuration without `targets:` (`controller.settings.IMPLICIT_TARGET`).
 DEFAULT_TARGET = "default"
+#: The schema version that keys clusters and requests by target.
+TARGETS_SCHEMA = 5
 
 
 class Store:
@@ -46,6 +49,13 @@ class Store:
         #: The target whose clusters this handle writes and whose in-flight work it reads
         #: (`scoped`); the journal file is shared by every target of one controller.
         self.target = DEFAULT_TARGET
+
+    @functools.cached_property
+    def knows_targets(self) -> bool:
+        """Whether the file has the targets of schema v5: one read as it is (read-only, written
+        by an older release still running) may predate them; its rows are all `default`'s."""
+        found = self._read("PRAGMA user_version", {}, lambda row: row[0])
+        return bool(found) and int(found[0]) >= TARGETS_SCHEMA
 
     def scoped(self, target: str) -> Self:
         """This journal as one target sees it: the same file, connection and lock."""

@@ -4,9 +4,20 @@ target, and a journal from before targets belongs to the implicit target `defaul
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from journalkit import T0, at, decision, hand_made_v1, record
+from journalkit import (
+    T0,
+    V2_DDL,
+    V3_DDL,
+    V4_DDL,
+    at,
+    decision,
+    hand_made_v1,
+    record,
+    user_version,
+)
 
 from controller.journal import Journal
 from controller.journal.store import DEFAULT_TARGET
@@ -70,3 +81,35 @@ def test_owned_targets_remember_since_when_and_forget_the_ones_gone(journal: Jou
     journal.set_owned_targets(["bj", "sh"], at=T0)
     journal.set_owned_targets(["sh", "gz"], at=at(5))
     assert journal.owned_targets() == {"sh": T0, "gz": at(5)}
+
+
+def test_a_journal_from_before_targets_read_as_it_is_is_the_default_target_s(
+    path: Path,
+) -> None:
+    """`status` beside an older controller reads its v4 journal without migrating it."""
+    hand_made_v1(path)
+    older = sqlite3.connect(path)
+    older.executescript(
+        V2_DDL
+        + V3_DDL
+        + V4_DDL
+        + """
+        INSERT INTO switchovers (cluster_id, cluster_name, trigger, started, confirmed)
+        VALUES ('c2', 'beta', 'controller', '2024-05-01T13:00:00.000000+00:00', 1);
+        INSERT INTO clusters VALUES ('c2', 'beta', '2024-05-01T13:00:00.000000+00:00');
+        INSERT INTO switchover_requests (cluster, ignore_window, requested_at, state)
+        VALUES ('beta', 0, '2024-05-01T13:01:00.000000+00:00', 'pending');
+        PRAGMA user_version = 4;
+        """
+    )
+    older.close()
+    with Journal.open_read_only(path) as journal:
+        assert not journal.knows_targets
+        assert [r.cluster_id for r in journal.in_flight()] == ["c2"]
+        assert journal.scoped("bj").in_flight() == []
+        assert [r.cluster for r in journal.pending_requests()] == ["beta"]
+        assert journal.scoped("bj").pending_requests() == []
+        assert journal.clusters_matching("default/beta") == [("c2", "beta", "default")]
+        assert journal.cluster_targets() == {"c2": "default"}
+        assert list(journal.owned_targets()) == ["default"]
+    assert user_version(path) == 4  # read as it is: never migrated by a reader
