@@ -173,10 +173,11 @@ async def assemble_fleet(
     `Access.ACT` raises `JournalInUse` while another process acts on the same journal.
     """
     clock = clock or SystemClock()
-    owned = _chosen(owned_targets(settings, os.environ.get(POD_NAME_ENV)), only)
+    mine = owned(settings, os.environ.get(POD_NAME_ENV))
+    chosen = _chosen(mine, only)
     with contextlib.ExitStack() as held:
         journal, caution = _journal(settings, clock.now(), access, reset_journal, held)
-        cautions = handover_cautions(settings, journal, owned, clock.now(), caution)
+        cautions = handover_cautions(settings, journal, mine, clock.now(), caution)
         registry = CollectorRegistry(auto_describe=True)
         register_process_metrics(registry)
         labelled = TargetRegistries()
@@ -185,12 +186,12 @@ async def assemble_fleet(
             notifier = await stack.enter_async_context(
                 notifications(settings, access, journal, registry, clock, auth_clock, transport)
             )
-            in_flight = InFlight() if len(owned) > 1 else None
+            in_flight = InFlight() if len(chosen) > 1 else None
             built = _Built(
                 stack, clock, auth_clock, transport, time_scale, in_flight, labelled, registry
             )
             parts = [
-                await built.target(t, journal, cautions[t.name], [*sinks], notifier) for t in owned
+                await built.target(t, journal, cautions[t.name], [*sinks], notifier) for t in chosen
             ]
             yield Fleet(settings, journal, registry, parts)
 
@@ -230,7 +231,8 @@ def handover_cautions(
     now: dt.datetime,
     unreadable: dt.datetime | None,
 ) -> dict[str, Caution | None]:
-    """Each owned target's caution. A target new to this journal after a resharding waits
+    """Each owned target's caution (all of them: `--target` picks among them afterwards, and the
+    journal's record of what is owned stays whole). A target new to this journal waits
     `sharding.handover_caution` (and one cooldown): its old owner may still run during a rollout.
 
     New to a journal that existed, or to any journal of a sharded controller (its volume cannot
@@ -291,11 +293,6 @@ class _Built:
         if self.in_flight is not None:
             self.in_flight.watch(reconciler.tracked)
         return Parts(settings, client, scoped, metrics, reconciler, self.registry)
-
-
-def owned_targets(settings: Settings, pod_name: str | None) -> tuple[Target, ...]:
-    """The targets this replica owns (every target with one replica)."""
-    return owned(settings, pod_name)
 
 
 @contextlib.asynccontextmanager

@@ -248,11 +248,13 @@ class FleetStatus:
 
 
 def _fleet_summary(views: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The controller-wide cycle facts: the latest success, and the worst failure streak."""
+    """The controller-wide cycle facts: the latest cycle and success, the worst failure streak."""
     summaries = [view["controller"] for view in views.values()]
     successes = [s["last_success"] for s in summaries if s["last_success"]]
     errors = [s["last_error"] for s in summaries if s["last_error"]]
+    cycles = [s["last_cycle"] for s in summaries if s["last_cycle"]]
     return {
+        "last_cycle": max(cycles, key=lambda c: c["at"], default=None),
         "last_success": max(successes, default=None),
         "last_error": errors[0] if errors else None,
         "consecutive_failures": max(s["consecutive_failures"] for s in summaries),

@@ -12,6 +12,7 @@ import pytest
 
 from controller.app.cli import main
 from controller.clock import SystemClock
+from controller.journal import Journal
 from controller.simulator.region import Region
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
@@ -84,6 +85,8 @@ def test_target_picks_one_and_history_filters_by_it(
     assert code == 0, err
     assert out.startswith("target sh:\n")
     assert (len(sims["bj"].switchovers), len(sims["sh"].switchovers)) == (0, 1)
+    with Journal.open_read_only(config.parent / "journal.db") as journal:
+        assert set(journal.owned_targets()) == {"bj", "sh"}  # one picked, none forgotten
     code, out, _ = run(capsys, "history", "-c", str(config), "--target", "bj", "-o", "json")
     assert (code, rows(out)) == (0, [])
     code, out, _ = run(capsys, "history", "-c", str(config), "--target", "sh", "-o", "json")
