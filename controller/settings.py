@@ -822,6 +822,12 @@ class Settings(BaseSettings):
             merged["load"] = _merge_load(base["load"], override.policy["load"])
         return Policy.model_validate(merged)
 
+    def secret_values(self) -> list[str]:
+        """Every secret the configuration holds, for the log masking: the credentials (every
+        target's too), the notification URLs' tokens."""
+        targets = [v for t in self.targets if t.auth is not None for v in t.auth.secret_values()]
+        return [*self.auth.secret_values(), *self.notify.secret_values(), *targets]
+
     @property
     def target(self) -> str:
         """The target these settings are for (`default` without `targets:`)."""

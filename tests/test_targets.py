@@ -152,3 +152,10 @@ def test_sharding_without_an_ordinal_is_a_config_error(pod: str | None) -> None:
     config = settings(targets=[{"name": "a"}], sharding={"replicas": 2})
     with pytest.raises(ConfigError, match=r"sharding\.ordinal, or POD_NAME"):
         owned(config, pod)
+
+
+def test_every_target_s_credentials_are_secrets_to_mask() -> None:
+    config = settings(
+        targets=[{"name": "a", "auth": {"ak": "AKA00000000000000000", "sk": "sk-of-a"}}]
+    )
+    assert {"base-sk", "sk-of-a", "AKA00000000000000000"} <= set(config.secret_values())

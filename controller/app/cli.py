@@ -280,7 +280,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return 0
     settings = load_settings(args.config)
     configure_logging(fmt=settings.log_format, level=settings.log_level, stream=sys.stderr)
-    register_secrets(*settings.auth.secret_values(), *settings.notify.secret_values())
+    register_secrets(*settings.secret_values())
     return asyncio.run(handler(args.command)(settings, args))
 
 

@@ -13,6 +13,7 @@ import pytest
 from controller.app.cli import main
 from controller.clock import SystemClock
 from controller.journal import Journal
+from controller.logs import REDACTED, scrub
 from controller.simulator.region import Region
 from controller.simulator.server import BackgroundServer
 from controller.simulator.world import Simulator
@@ -137,3 +138,17 @@ def test_max_concurrent_total_holds_the_targets_together(
         "1 switchover(s) running across the targets (max_concurrent_total 1)"
     )
     assert sum(len(s.switchovers) for s in sims.values()) == 1
+
+
+def test_a_target_s_own_secret_is_masked_like_the_top_level_one(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    own = "bj-only-secret-key-0123"
+    text = config.read_text().replace(
+        "{name: bj, project_id: p-bj}",
+        f"{{name: bj, project_id: p-bj, auth: {{ak: {AK}, sk: {own}}}}}",
+    )
+    config.write_text(text)
+    code, _, err = run(capsys, "once", "-c", str(config), "--target", "sh")
+    assert code == 0, err
+    assert scrub(f"signed with {own}") == f"signed with {REDACTED}"
