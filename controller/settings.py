@@ -801,11 +801,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _targets_valid(self) -> Self:
+        """Each target's policy, and each of its overrides onto it, checked now, not mid-cycle."""
         for index, target in enumerate(self.targets):
             try:
-                self._merge(Override(match="*", policy=target.policy))
+                own = self._merge(Override(match="*", policy=target.policy))
             except ValidationError as exc:
                 raise ValueError(f"targets.{index}.policy.{_first_error(exc)}") from None
+            overrides = [
+                *((f"targets.{index}.overrides.{n}", o) for n, o in enumerate(target.overrides)),
+                *(
+                    (f"overrides.{n} (for target {target.name})", o)
+                    for n, o in enumerate(self.overrides)
+                ),
+            ]
+            for where, override in overrides:
+                try:
+                    _merged(own, override)
+                except ValidationError as exc:
+                    raise ValueError(f"{where}.policy.{_first_error(exc)}") from None
         return self
 
     def merged_policy(self, override: Override) -> Policy:
@@ -813,14 +826,7 @@ class Settings(BaseSettings):
         return self._merge(override)
 
     def _merge(self, override: Override) -> Policy:
-        base = self.policy.model_dump()
-        merged = {**base, **override.policy}
-        if isinstance(override.policy.get("probe"), Mapping):
-            # probe keys merge one by one: `probe: {host: ...}` keeps the base user and password
-            merged["probe"] = {**base["probe"], **override.policy["probe"]}
-        if isinstance(override.policy.get("load"), Mapping):
-            merged["load"] = _merge_load(base["load"], override.policy["load"])
-        return Policy.model_validate(merged)
+        return _merged(self.policy, override)
 
     def secret_values(self) -> list[str]:
         """Every secret the configuration holds, for the log masking: the credentials (every
@@ -880,6 +886,18 @@ class Settings(BaseSettings):
                 max_concurrent_total=self.max_concurrent_total,
             )
         return self._effective[index]
+
+
+def _merged(policy: Policy, override: Override) -> Policy:
+    """`policy` with the override's keys in place."""
+    base = policy.model_dump()
+    merged = {**base, **override.policy}
+    if isinstance(override.policy.get("probe"), Mapping):
+        # probe keys merge one by one: `probe: {host: ...}` keeps the base user and password
+        merged["probe"] = {**base["probe"], **override.policy["probe"]}
+    if isinstance(override.policy.get("load"), Mapping):
+        merged["load"] = _merge_load(base["load"], override.policy["load"])
+    return Policy.model_validate(merged)
 
 
 def _merge_load(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

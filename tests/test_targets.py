@@ -96,6 +96,15 @@ def test_each_target_caches_its_own_effective_policies() -> None:
         ([{"name": "Bad Name"}], "targets.0.name"),
         ([{"name": "a", "policy": {"max_per_day": -1}}], "targets.0.policy.max_per_day"),
         ([{"name": "a", "endpoint": "ftp://x"}], "targets.0.endpoint"),
+        (
+            [{"name": "a", "overrides": [{"match": "x", "policy": {"cooldown": "soon"}}]}],
+            "targets.0.overrides.0.policy.cooldown",
+        ),
+        (
+            # the top-level override is valid on the top-level policy, not on this target's
+            [{"name": "a", "policy": {"load": {"cloud_eye": {"limits": {}}}}}],
+            r"overrides\.1 \(for target a\)\.policy\.load",
+        ),
         ([{"name": "a", "colour": "red"}], "targets.0.colour"),
     ],
 )
@@ -103,7 +112,11 @@ def test_bad_targets_are_one_clear_config_error(
     tmp_path: Any, targets: list[dict[str, Any]], message: str
 ) -> None:
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({**BASE, "targets": targets}))
+    quietest = {"match": "report-*", "policy": {"load": {"schedule": "quietest"}}}
+    limits = {"cloud_eye": {"limits": {"dws010_cpu_usage": 60}}}
+    base = {**BASE, "policy": {**BASE["policy"], "load": {**BASE["policy"]["load"], **limits}}}
+    base["overrides"] = [*BASE["overrides"], quietest]
+    path.write_text(yaml.safe_dump({**base, "targets": targets}))
     with pytest.raises(ConfigError, match=message):
         load_settings(path, environ={})
 
