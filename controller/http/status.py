@@ -209,6 +209,8 @@ class FleetStatus:
         return (False, "; ".join(stuck)) if stuck else (True, "ok")
 
     def ready(self) -> tuple[bool, str]:
+        if not self.parts:  # an empty shard has nothing to reach: ready, its metrics served
+            return True, "ok: this replica owns no target"
         answers = {name: s.ready() for name, s in self.parts.items()}
         failing = [f"{name}: {why}" for name, (ok, why) in answers.items() if not ok]
         if len(failing) < len(answers):
@@ -217,6 +219,8 @@ class FleetStatus:
 
     def status(self) -> dict[str, Any]:
         views = {name: s.status() for name, s in self.parts.items()}
+        if not views:
+            return {"controller": {"version": __version__}, "targets": [], "clusters": []}
         first = next(iter(views.values()))
         return {
             "controller": first["controller"] | _fleet_summary(views),

@@ -16,6 +16,8 @@ from controller.clock import Clock
 from controller.loop.cycle import Reconciler
 from controller.loop.runner import Runner
 
+log = structlog.get_logger("controller.loop.fleet")
+
 
 class FleetRunner:
     def __init__(
@@ -34,7 +36,16 @@ class FleetRunner:
         self.clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Every target's loop until `stop`; a runner never raises (a bad cycle is backed off)."""
+        """Every target's loop until `stop`; a runner never raises (a bad cycle is backed off).
+
+        A replica the stable hash gave no target waits for `stop` all the same: it is not
+        broken (its shard may fill after the next resharding), and a pod that exited would
+        only be restarted again and again.
+        """
+        if not self.runners:
+            log.warning("no_targets_owned", detail="this replica's shard is empty; it idles")
+            await stop.wait()
+            return
         async with asyncio.TaskGroup() as group:
             for name, runner in self.runners.items():
                 group.create_task(_as_target(name, runner, stop), name=f"target-{name}")

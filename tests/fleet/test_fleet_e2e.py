@@ -176,3 +176,28 @@ async def test_three_targets_two_regions_one_failing_the_others_switch_over(
     started = [e for e in logs if e.get("event") == "switchover_requested"]
     assert {e.get("dws_target") for e in started} == {"bj-prod", "sh-prod"}
     assert SK not in json.dumps(status) + metrics
+
+
+async def test_a_replica_whose_shard_is_empty_idles_ready_until_stopped(
+    tmp_path: Path, unused_tcp_port: int
+) -> None:
+    """Three targets on two replicas may leave one without any: it serves, it does not exit."""
+    settings = Settings(
+        endpoint="http://127.0.0.1:1",  # never called
+        auth={"ak": AK, "sk": SK},
+        journal_path=tmp_path / "journal.db",
+        listen=f"127.0.0.1:{unused_tcp_port}",
+        targets=[{"name": "dw0", "project_id": "p0"}],  # owned by ordinal 0 of 2
+        sharding={"replicas": 2, "ordinal": 1},
+    )
+    async with (
+        running(settings) as got,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{unused_tcp_port}") as http,
+    ):
+        assert got["fleet"].runners == {}
+        await asyncio.sleep(0.3)  # an exited loop would have ended the service by now
+        ready = await http.get("/readyz")
+        status = (await http.get("/status")).json()
+        healthy = await http.get("/healthz")
+    assert (ready.status_code, healthy.status_code) == (200, 200)
+    assert (status["targets"], status["clusters"]) == ([], [])
