@@ -14,6 +14,7 @@ import structlog
 
 from controller import __version__
 from controller.clock import Clock, SystemClock
+from controller.cloud_http import client_context
 from controller.dws.auth import OPERATION_KEY
 from controller.dws.errors import (
     DwsApiError,
@@ -30,7 +31,6 @@ from controller.dws.parse import (
 )
 from controller.dws.retry import RetryPolicy
 from controller.model import Cluster
-from controller.tls import client_context
 
 log = structlog.get_logger(__name__)
 

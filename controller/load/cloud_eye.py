@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
+from controller.cloud_http import client_context, error_text
 from controller.config_types import format_duration
 from controller.load.facts import CLOUD_EYE, Point, Reading, Unknown
 from controller.settings import CLOUD_EYE_METRICS
-from controller.tls import client_context
 
 NAMESPACE = "SYS.DWS"
 #: The periods CES accepts: 1 is the raw data.
@@ -40,7 +40,6 @@ COMBINE: Mapping[str, Callable[[Sequence[float]], float]] = {
     "sum": math.fsum,
     "variance": statistics.pvariance,
 }
-_MAX_DETAIL = 200
 #: The load profile reads this many days of hourly data, at most this many series per call.
 HISTORY_DAYS = 28
 HISTORY_BATCH = 10
@@ -216,7 +215,7 @@ class CloudEyeClient:
         except httpx.HTTPError as exc:
             raise CloudEyeError(f"request failed: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise CloudEyeError(_http_error(response))
+            raise CloudEyeError(error_text(response))
         return parse_batch(response.content, window.filter)
 
 
@@ -280,21 +279,6 @@ def _name(series: Series) -> str:
 
 def _span(window: Window) -> str:
     return f"in the last {format_duration(window.end - window.start)}"
-
-
-def _http_error(response: httpx.Response) -> str:
-    """`HTTP 503 ces.0015: ...`, from CES's `{"error": {"code", "message"}}` when it has one."""
-    try:
-        body = response.json()
-        error = body.get("error", body)
-        code = error.get("code") or error.get("error_code")
-        message = error.get("message") or error.get("error_msg")
-    except (ValueError, AttributeError):
-        code, message = None, None
-    text = f"HTTP {response.status_code}"
-    if code or message:
-        text += f" {code or ''}: {message or ''}".rstrip(": ")
-    return text[:_MAX_DETAIL]
 
 
 def _epoch_ms(instant: dt.datetime) -> int:

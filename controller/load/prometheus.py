@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
+from controller.cloud_http import client_context
 from controller.load.facts import PROMETHEUS, Firing, Unknown
-from controller.tls import client_context
 
 _MAX_DETAIL = 200
 

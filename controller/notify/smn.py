@@ -9,18 +9,16 @@ needs `smn:topic:publish`. A 5xx, a 429 or no answer is worth another try; any o
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 
 import httpx
 
+from controller.cloud_http import client_context, error_text
 from controller.notify.channel import DeliveryError
 from controller.notify.compose import Message
-from controller.tls import client_context
 
 MAX_SUBJECT_BYTES = 512
 MAX_MESSAGE_BYTES = 256 * 1024
-_MAX_DETAIL = 200
 
 
 def topic_name(topic_urn: str) -> str:
@@ -67,7 +65,7 @@ class SmnChannel:
             raise DeliveryError(f"request failed: {type(exc).__name__}", retryable=True) from None
         if response.status_code >= 300:
             retryable = response.status_code >= 500 or response.status_code == 429
-            raise DeliveryError(_error(response), retryable=retryable)
+            raise DeliveryError(error_text(response), retryable=retryable)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -76,18 +74,3 @@ class SmnChannel:
 def _clip(text: str, limit: int) -> str:
     encoded = text.encode()
     return text if len(encoded) <= limit else encoded[:limit].decode(errors="ignore")
-
-
-def _error(response: httpx.Response) -> str:
-    """`HTTP 403 SMN.0001: ...` from `{"error_code", "error_msg"}` (or the gateway's shape)."""
-    try:
-        body = json.loads(response.content)
-        error = body.get("error", body) if isinstance(body, dict) else {}
-        code = error.get("error_code") or error.get("code")
-        text = error.get("error_msg") or error.get("message")
-    except (ValueError, AttributeError):
-        code, text = None, None
-    detail = f"HTTP {response.status_code}"
-    if code or text:
-        detail += f" {code or ''}: {text or ''}".rstrip(": ")
-    return detail[:_MAX_DETAIL]
