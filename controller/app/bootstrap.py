@@ -137,8 +137,9 @@ async def assemble(
     transport: httpx.AsyncBaseTransport | None = None,
     sinks: Sequence[Sink] = (),
     time_scale: float = 1.0,
+    only: str | None = None,
 ) -> AsyncIterator[Parts]:
-    """The one target of a configuration without `targets:` (see `assemble_fleet`)."""
+    """The one target a command is about: the only one, or `only` (see `assemble_fleet`)."""
     async with assemble_fleet(
         settings,
         clock=clock,
@@ -148,9 +149,11 @@ async def assemble(
         transport=transport,
         sinks=sinks,
         time_scale=time_scale,
+        only=only,
     ) as fleet:
         if len(fleet.targets) != 1:
-            raise ConfigError(f"this needs one target, not {len(fleet.targets)}: say --target")
+            names = ", ".join(p.settings.target for p in fleet.targets)
+            raise ConfigError(f"which target? say TARGET/CLUSTER or --target ({names})")
         yield fleet.targets[0]
 
 

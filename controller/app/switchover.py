@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from controller.app.bootstrap import Access, Parts, assemble_fleet
+from controller.app.bootstrap import Access, Parts, assemble
 from controller.app.output import print_decisions
 from controller.clock import Clock
 from controller.config_types import format_duration
@@ -71,24 +71,12 @@ async def switchover_command(
     """
     async with contextlib.AsyncExitStack() as stack:
         try:
-            parts = await stack.enter_async_context(one_target(settings, clock, Access.ACT, target))
+            parts = await stack.enter_async_context(assemble(settings, clock=clock, only=target))
         except JournalInUse as busy:
             return await _ask_the_controller(
                 settings, cluster, ignore_window, wait, clock, out, busy, target
             )
         return await _act(parts, cluster, ignore_window, wait, clock, out)
-
-
-@contextlib.asynccontextmanager
-async def one_target(
-    settings: Settings, clock: Clock, access: Access, target: str | None
-) -> AsyncIterator[Parts]:
-    """The parts of the one target a command is about (which one, when a fleet has several)."""
-    async with assemble_fleet(settings, clock=clock, access=access, only=target) as fleet:
-        if len(fleet.targets) != 1:
-            names = ", ".join(p.settings.target for p in fleet.targets)
-            raise UnknownCluster(f"which target? say TARGET/CLUSTER or --target ({names})")
-        yield fleet.targets[0]
 
 
 async def _judge(
@@ -156,7 +144,7 @@ async def _ask_the_controller(
     """Another process acts on the journal: record a request for it instead of POSTing."""
     now = clock.now()
     # The same guards, asked read-only first, so a plain "no" needs no round trip.
-    async with one_target(settings, clock, Access.READ, target) as parts:
+    async with assemble(settings, clock=clock, access=Access.READ, only=target) as parts:
         cluster, decision = await _judge(parts, wanted, ignore_window, now, out)
         owner = parts.settings.target
     if decision.action is not Action.SWITCHOVER:
