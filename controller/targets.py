@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,3 +103,8 @@ def owned(settings: Settings, pod_name: str | None) -> tuple[Target, ...]:
     if ordinal >= shards.replicas:
         raise ConfigError(f"ordinal {ordinal} is not below sharding.replicas {shards.replicas}")
     return tuple(t for t in targets if owner(t.name, shards.replicas) == ordinal)
+
+
+def ambiguous(wanted: str, targets: Iterable[str]) -> str:
+    """Why a plain cluster name is not enough: several targets have a cluster of that name."""
+    return f"{wanted!r} names clusters of targets {', '.join(sorted(targets))}: say TARGET/NAME"

@@ -7,6 +7,7 @@ from pathlib import Path
 from controller.clock import Clock, SystemClock
 from controller.journal import Journal
 from controller.settings import Settings
+from controller.targets import ambiguous
 
 #: The command line's only time source (the tests replace it); `clock.py` is the one wall-clock reader.
 CLOCK: Clock = SystemClock()
@@ -27,8 +28,7 @@ def cluster_id(journal: Journal, id_or_name: str) -> str | None:
     unknown. A name that several targets use is a usage error naming them."""
     found = journal.clusters_matching(id_or_name)
     if len(found) > 1:
-        targets = ", ".join(sorted(target for _, _, target in found))
-        raise UsageError(f"{id_or_name!r} names clusters of targets {targets}: say TARGET/NAME")
+        raise UsageError(ambiguous(id_or_name, (target for _, _, target in found)))
     return found[0][0] if found else None
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from controller.guards.text import utc_text
 from controller.journal import ApprovalEntry, ApprovalKind, Journal
 from controller.settings import EffectivePolicy, Settings
-from controller.targets import fleet
+from controller.targets import ambiguous, fleet
 
 #: How long an approval lasts without `--until`: a day, so one given for tonight's window does
 #: not still let a switchover run next week.
@@ -125,8 +125,7 @@ def _cluster(journal: Journal, settings: Settings, wanted: str) -> tuple[str, st
     `TARGET/NAME`; the policy is its target's."""
     found = journal.clusters_matching(wanted)
     if len(found) > 1:
-        targets = ", ".join(sorted(target for _, _, target in found))
-        raise Refused(f"{wanted!r} names clusters of targets {targets}: say TARGET/NAME")
+        raise Refused(ambiguous(wanted, (target for _, _, target in found)))
     if not found:
         raise Refused(f"no cluster {wanted!r} in the journal {journal.path}", unknown_cluster=True)
     cluster_id, name, target = found[0]

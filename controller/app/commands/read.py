@@ -13,7 +13,7 @@ from controller.app.profile_output import load_profile, print_profile
 from controller.journal import MIGRATIONS, Journal, JournalError
 from controller.loop.snapshot import ClusterView
 from controller.settings import Settings
-from controller.targets import fleet
+from controller.targets import ambiguous, fleet
 
 
 async def status(settings: Settings, args: argparse.Namespace) -> int:
@@ -55,10 +55,7 @@ def _print_status(
         if not found:
             raise context.UsageError(f"no cluster {wanted!r} in the project")
         if len(found) > 1:
-            targets = ", ".join(str(t) for t, _ in found)
-            raise context.UsageError(
-                f"{wanted!r} names clusters of targets {targets}: say TARGET/NAME"
-            )
+            raise context.UsageError(ambiguous(wanted, (str(t) for t, _ in found)))
         shown = found
     for target, views in shown:
         print_views(views, args.output, sys.stdout, target=target)
