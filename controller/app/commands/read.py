@@ -82,14 +82,14 @@ def _nothing_recorded(args: argparse.Namespace) -> str:
 
 async def check_config(settings: Settings, args: argparse.Namespace) -> int:
     journal_ok, verdict = _journal_verdict(settings.journal_path)
-    for target in fleet(settings):
+    for index, target in enumerate(fleet(settings)):
         own = target.settings
         named = f"target {target.name}: " if settings.targets else ""
         print(
             f"{named}configuration OK: endpoint {own.endpoint}, project {own.project_id}, "
             f"auth {own.auth.method}, dry_run={own.dry_run}"
         )
-        if target.name == fleet(settings)[0].name:
+        if index == 0:  # the journal is the controller's, not a target's: said once
             print(verdict)
         async with dws_client(own) as client:
             clusters = await client.list_clusters(own.enterprise_project_id)
